@@ -1,0 +1,346 @@
+/*
+ * mmapobj.h - the public C API of libmmapobj.
+ *
+ * libmmapobj maps a file into memory and serves it as a string-keyed hash map
+ * to many processes at once: one writer per file, any number of lock-free
+ * readers in other processes that see each set/delete as soon as it returns.
+ * The file format is described byte by byte in docs/FORMAT.md.
+ *
+ * Conventions
+ *  - Every name starts with mmapobj_ / MMAPOBJ_.
+ *  - Fallible calls return int: MMAPOBJ_OK (0), a positive result where the
+ *    function says so, or one of the negative codes of enum mmapobj_code.
+ *    Codes are pinned and never renumbered. mmapobj_strerror() names a code;
+ *    mmapobj_errmsg() gives the detail of the last failure (file path, key
+ *    problem, OS error text).
+ *  - Keys are arbitrary bytes given as (pointer, length); they need no NUL.
+ *    The *_z variants take a NUL-terminated key (for FFI callers, whose
+ *    cheapest string argument is a C string).
+ *  - Values have a kind: string (bytes, UTF-8 by convention), number (IEEE-754
+ *    double) or bytes.
+ *  - Lengths in memory are size_t; offsets and counts on disk are uint64_t.
+ *
+ * Caveats
+ *  - One writer per file, enforced with an open-file-description lock that
+ *    dies with its process. A second writer (any process, or a second handle
+ *    in the same process) gets MMAPOBJ_E_LOCKED.
+ *  - A handle is not thread-safe: use it from one thread at a time. Different
+ *    handles may be used from different threads concurrently.
+ *  - Do not use a handle across fork(): the child shares the mapping and the
+ *    lock. Open new handles in the child. Descriptors are O_CLOEXEC.
+ *  - Readers see writers' changes through the shared page cache. This holds
+ *    on one machine; it does not hold over NFS/SMB. Do not share files over a
+ *    network filesystem.
+ *  - A file truncated by a foreign program while mapped can still raise
+ *    SIGBUS in a process that maps it; mmapobj itself never shrinks a file
+ *    while a reader has it open.
+ *  - Pointers handed out (mmapobj_value.data, keys from iterators, the
+ *    string returned by mmapobj_get_z) point into memory owned by the handle,
+ *    never into the shared mapping, and stay valid until the next call on the
+ *    same handle (or iterator) or until it is closed.
+ */
+#ifndef MMAPOBJ_H
+#define MMAPOBJ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(MMAPOBJ_BUILDING) && defined(__GNUC__)
+#define MMAPOBJ_API __attribute__((visibility("default")))
+#else
+#define MMAPOBJ_API
+#endif
+
+/* Library version (CMake parses these three lines). */
+#define MMAPOBJ_VERSION_MAJOR 1
+#define MMAPOBJ_VERSION_MINOR 0
+#define MMAPOBJ_VERSION_PATCH 0
+
+/* ABI version: bumped on any incompatible change of this header. Loaders
+ * (the Node package) compare mmapobj_abi_version() with the value they were
+ * written for and refuse a mismatch. */
+#define MMAPOBJ_ABI_VERSION 1
+
+/* File format version written by this library (see docs/FORMAT.md). */
+#define MMAPOBJ_FORMAT_MAJOR 1
+#define MMAPOBJ_FORMAT_MINOR 0
+
+/* Largest key and value this library accepts (format limits). */
+#define MMAPOBJ_MAX_KEY_LEN ((size_t)0x3FFFFFFF)   /* 1 GiB - 1 */
+#define MMAPOBJ_MAX_VALUE_LEN ((size_t)0xFFFFFFFF) /* 4 GiB - 1 */
+
+/* Defaults used when a size argument of mmapobj_create() is 0. */
+#define MMAPOBJ_DEFAULT_FILE_SIZE ((uint64_t)5 * 1024 * 1024)          /* 5 MiB */
+#define MMAPOBJ_DEFAULT_BUCKETS ((uint64_t)1024)
+#define MMAPOBJ_DEFAULT_MAX_FILE_SIZE ((uint64_t)5 * 1024 * 1024 * 1024) /* 5 GiB */
+
+/* Result and error codes. 0 is success; negatives are grouped:
+ * -1 not found, -1xx OS/file, -2xx format/corruption, -3xx usage/state,
+ * -4xx capacity. */
+enum mmapobj_code {
+    MMAPOBJ_OK = 0,
+    MMAPOBJ_NOTFOUND = -1,       /* the key is not in the map */
+
+    MMAPOBJ_E_IO = -101,         /* an OS call failed (detail names it) */
+    MMAPOBJ_E_NOENT = -102,      /* the file does not exist (Open) or its directory does not */
+    MMAPOBJ_E_ACCESS = -103,     /* permission denied */
+    MMAPOBJ_E_NOTREG = -104,     /* the path is not a regular file */
+    MMAPOBJ_E_LOCKED = -105,     /* another writer holds the file */
+    MMAPOBJ_E_NOSPC = -106,      /* no space left on the device, or file size limit */
+    MMAPOBJ_E_NOMEM = -107,      /* out of memory or address space */
+
+    MMAPOBJ_E_BADMAGIC = -201,   /* not an mmapobj file */
+    MMAPOBJ_E_MAJOR = -202,      /* format major version not supported */
+    MMAPOBJ_E_MINOR = -203,      /* format minor version newer than this library */
+    MMAPOBJ_E_TOOSMALL = -204,   /* file shorter than its header says (truncated or empty) */
+    MMAPOBJ_E_CORRUPT = -205,    /* a checksum or structural check failed */
+    MMAPOBJ_E_LAYOUT = -206,     /* byte order / layout stamp does not match this machine */
+
+    MMAPOBJ_E_INVAL = -301,      /* bad argument */
+    MMAPOBJ_E_READONLY = -302,   /* write through a read-only handle */
+    MMAPOBJ_E_CLOSED = -303,     /* handle is NULL or closed */
+    MMAPOBJ_E_BUFSMALL = -304,   /* caller's buffer too small; see the function */
+
+    MMAPOBJ_E_FULL = -401,       /* the write needs more than max_file_size */
+    MMAPOBJ_E_TOOBIG = -402,     /* key or value longer than the format allows */
+    MMAPOBJ_E_RESERVE = -403     /* file outgrew this reader's address reservation: reopen */
+};
+
+/* Value kinds. Stored in the file; numbers pinned. */
+enum mmapobj_kind {
+    MMAPOBJ_KIND_NONE = 0,   /* no value (miss) */
+    MMAPOBJ_KIND_STRING = 1,
+    MMAPOBJ_KIND_NUMBER = 2,
+    MMAPOBJ_KIND_BYTES = 3
+};
+
+/* One opaque handle per open file. */
+typedef struct mmapobj_map mmapobj_map;
+/* A cursor over the entries of a map. */
+typedef struct mmapobj_iter mmapobj_iter;
+
+/* A value read from the map. data/len describe string and bytes values
+ * (data is not NUL-terminated for bytes; for strings a NUL follows data[len]).
+ * number holds a number value. Memory belongs to the handle (see Caveats). */
+typedef struct mmapobj_value {
+    int32_t kind;          /* enum mmapobj_kind */
+    int32_t reserved;
+    double number;         /* kind == NUMBER */
+    const void *data;      /* kind == STRING or BYTES */
+    size_t len;
+} mmapobj_value;
+
+/* Statistics of an open map (mmapobj_stat). */
+typedef struct mmapobj_stats {
+    uint64_t file_size;        /* bytes of file in use by the map right now */
+    uint64_t max_file_size;    /* the file never grows past this */
+    uint64_t used_bytes;       /* header + table + live records */
+    uint64_t free_bytes;       /* bytes reusable without growing: free blocks + unused tail */
+    uint64_t count;            /* live keys */
+    uint64_t bucket_count;     /* slots of the hash table */
+    uint64_t max_bucket_count; /* most slots a table can have within max_file_size */
+    double load_factor;        /* count / bucket_count */
+    double max_load_factor;    /* the table grows when (count + tombstones) / buckets exceeds this */
+    uint32_t format_major;
+    uint32_t format_minor;
+    int32_t writable;          /* 1 for a writer handle */
+    int32_t writer_pid;        /* pid holding the writer lock, 0 if none (best effort) */
+    uint64_t count_string, count_number, count_bytes; /* live keys per value kind (writer: exact; reader: computed by a walk) */
+} mmapobj_stats;
+
+/* The status block of a handle: the outcome of the last mmapobj_get_z()
+ * and friends, in memory the caller can keep a view on (an FFI caller maps
+ * it once and reads it without a call). Lives as long as the handle. */
+typedef struct mmapobj_status {
+    int32_t kind;      /* enum mmapobj_kind of the last lookup, NONE on miss/error */
+    int32_t code;      /* MMAPOBJ_OK, MMAPOBJ_NOTFOUND or a negative error code */
+    double number;     /* the value when kind == NUMBER */
+    uint64_t len;      /* byte length of a string/bytes value (in the handle's scratch) */
+} mmapobj_status;
+
+/* ---- versions and errors ------------------------------------------------ */
+
+/* MMAPOBJ_ABI_VERSION of the library actually loaded. Thread-safe. */
+MMAPOBJ_API int mmapobj_abi_version(void);
+
+/* "1.0.0". Static string. Thread-safe. */
+MMAPOBJ_API const char *mmapobj_version_string(void);
+
+/* Static description of a code ("no such key", "file is locked by another
+ * writer", ...). Never NULL: unknown codes give "unknown error". */
+MMAPOBJ_API const char *mmapobj_strerror(int code);
+
+/* Symbolic name of a code: "MMAPOBJ_E_FULL". Never NULL ("MMAPOBJ_UNKNOWN").
+ * Lets bindings map codes without copying numbers. */
+MMAPOBJ_API const char *mmapobj_code_name(int code);
+
+/* Detail of the last failure. With a handle: that handle's last failure
+ * (names its path, and the key problem or OS error). With NULL: the calling
+ * thread's last failure of a call that had no handle yet (create/open).
+ * Never NULL; "" when there was none. Valid until the next failing call on
+ * the same handle / thread. */
+MMAPOBJ_API const char *mmapobj_errmsg(const mmapobj_map *m);
+
+/* ---- open and close ----------------------------------------------------- */
+
+/* Opens `path` for writing, creating it if missing (mode 0644 & ~umask).
+ * An existing mmapobj file keeps its data. 0 for any size selects its
+ * default. initial_size: bytes the file starts with (at least what the
+ * header and table need). initial_buckets: keys to plan for (the table is
+ * sized so that this many keys fit without growing). max_size: the file
+ * never grows past this; for an existing file 0 keeps the stored value.
+ * On success *out is a new handle. The writer lock is held until close.
+ * Errors: E_INVAL (NULL path/out, max_size smaller than needed),
+ *   E_NOENT, E_ACCESS, E_NOTREG, E_LOCKED, E_NOSPC, E_NOMEM, E_IO,
+ *   and for an existing file every error of mmapobj_open.
+ * If the file was left by a writer that died, the allocator and counts are
+ * rebuilt from the table before this returns. Thread-safe. */
+MMAPOBJ_API int mmapobj_create(const char *path, uint64_t initial_size,
+                               uint64_t initial_buckets, uint64_t max_size,
+                               mmapobj_map **out);
+
+/* Opens an existing file read-only. Never blocks on a writer, except for the
+ * instant in which a closing writer shrinks the file. Holds a shared reader
+ * lock until close, so that no writer shrinks the file under it.
+ * Errors: E_INVAL, E_NOENT, E_ACCESS, E_NOTREG, E_BADMAGIC, E_MAJOR,
+ *   E_MINOR, E_TOOSMALL, E_CORRUPT, E_LAYOUT, E_NOMEM, E_IO. Thread-safe. */
+MMAPOBJ_API int mmapobj_open(const char *path, mmapobj_map **out);
+
+/* Closes *m and sets *m to NULL; a NULL *m (or m) is a no-op returning
+ * MMAPOBJ_OK, so close is idempotent. A writer's close syncs nothing (use
+ * mmapobj_flush), marks the file clean and shrinks it to the bytes in use
+ * when no reader has it open. Returns E_IO if shrinking failed; the handle
+ * is closed either way. */
+MMAPOBJ_API int mmapobj_close(mmapobj_map **m);
+
+/* Writes the map to stable storage (msync + fsync). Needed only for
+ * durability against power loss or kernel crash; other processes see every
+ * change at once. Errors: E_CLOSED, E_IO. On a reader it is a no-op. */
+MMAPOBJ_API int mmapobj_flush(mmapobj_map *m);
+
+/* The path the handle was opened with (owned by the handle). */
+MMAPOBJ_API const char *mmapobj_path(const mmapobj_map *m);
+
+/* 1 if the handle is a writer, 0 if a reader, E_CLOSED for NULL. */
+MMAPOBJ_API int mmapobj_is_writable(const mmapobj_map *m);
+
+/* ---- lookups ------------------------------------------------------------ */
+
+/* Looks key up. On a hit fills *out and returns MMAPOBJ_OK; out->data is a
+ * copy in the handle's scratch memory (valid until the next call on m).
+ * Returns MMAPOBJ_NOTFOUND on a miss (out->kind = NONE).
+ * Errors: E_CLOSED, E_INVAL (NULL key with klen > 0, NULL out), E_TOOBIG,
+ *   E_CORRUPT (the file is damaged where the lookup went), E_NOMEM
+ *   (scratch for a large value), E_RESERVE. */
+MMAPOBJ_API int mmapobj_get(mmapobj_map *m, const void *key, size_t klen,
+                            mmapobj_value *out);
+
+/* 1 if key is present, 0 if not, or a negative error as mmapobj_get. */
+MMAPOBJ_API int mmapobj_has(mmapobj_map *m, const void *key, size_t klen);
+
+/* FFI fast path: one call per lookup, key NUL-terminated. Returns a
+ * NUL-terminated copy of the value when the key holds a string that contains
+ * no NUL byte; otherwise NULL, and the status block (mmapobj_status_block)
+ * says why: kind NONE + code NOTFOUND on a miss, kind NUMBER with the number,
+ * kind STRING (with NUL inside) or BYTES with len (fetch the bytes with
+ * mmapobj_copy_last), or kind NONE + a negative code on error. The status
+ * block is updated by every call of this function, also on success. */
+MMAPOBJ_API const char *mmapobj_get_z(mmapobj_map *m, const char *key);
+
+/* Same as mmapobj_get_z for a (pointer, length) key. */
+MMAPOBJ_API const char *mmapobj_get_cstr(mmapobj_map *m, const void *key, size_t klen);
+
+/* The handle's status block; stable address for the handle's lifetime. */
+MMAPOBJ_API const mmapobj_status *mmapobj_status_block(const mmapobj_map *m);
+
+/* Copies the string/bytes value of the last successful lookup on m (any of
+ * the get functions) into buf, which must hold cap >= status len bytes.
+ * Returns the number of bytes copied, E_BUFSMALL if cap is too small,
+ * E_INVAL if the last lookup produced no string/bytes value. */
+MMAPOBJ_API int64_t mmapobj_copy_last(mmapobj_map *m, void *buf, size_t cap);
+
+/* mmapobj_has for a NUL-terminated key. */
+MMAPOBJ_API int mmapobj_has_z(mmapobj_map *m, const char *key);
+
+/* ---- writes (writer handles only) --------------------------------------- */
+
+/* Sets key to a value of the given kind, replacing any old value. When this
+ * returns MMAPOBJ_OK, every reader sees the new value. On any error nothing
+ * changed and the handle stays usable.
+ * Errors: E_CLOSED, E_READONLY, E_INVAL (NULL pointers with length > 0, bad
+ *   kind), E_TOOBIG (key > MMAPOBJ_MAX_KEY_LEN or value >
+ *   MMAPOBJ_MAX_VALUE_LEN), E_FULL (the file would exceed max_file_size),
+ *   E_NOSPC (the disk is full), E_NOMEM, E_IO. */
+MMAPOBJ_API int mmapobj_set(mmapobj_map *m, const void *key, size_t klen,
+                            int32_t kind, const void *data, size_t len);
+MMAPOBJ_API int mmapobj_set_string(mmapobj_map *m, const void *key, size_t klen,
+                                   const void *str, size_t len);
+MMAPOBJ_API int mmapobj_set_number(mmapobj_map *m, const void *key, size_t klen,
+                                   double value);
+MMAPOBJ_API int mmapobj_set_bytes(mmapobj_map *m, const void *key, size_t klen,
+                                  const void *data, size_t len);
+
+/* FFI variants with NUL-terminated key (and NUL-terminated string value). */
+MMAPOBJ_API int mmapobj_set_string_z(mmapobj_map *m, const char *key, const char *str);
+MMAPOBJ_API int mmapobj_set_number_z(mmapobj_map *m, const char *key, double value);
+
+/* Removes key. MMAPOBJ_OK if it was there, MMAPOBJ_NOTFOUND if not.
+ * Errors: E_CLOSED, E_READONLY, E_INVAL, E_TOOBIG, E_IO. */
+MMAPOBJ_API int mmapobj_delete(mmapobj_map *m, const void *key, size_t klen);
+MMAPOBJ_API int mmapobj_delete_z(mmapobj_map *m, const char *key);
+
+/* ---- counts and statistics ---------------------------------------------- */
+
+/* Number of live keys (a reader sees the writer's latest count). Negative
+ * error (E_CLOSED) as int64. */
+MMAPOBJ_API int64_t mmapobj_count(mmapobj_map *m);
+
+/* Fills *out. Errors: E_CLOSED, E_INVAL. */
+MMAPOBJ_API int mmapobj_stat(mmapobj_map *m, mmapobj_stats *out);
+
+/* Walks the whole file and checks every structure: header, table, every
+ * record, free lists, counts and space accounting. MMAPOBJ_OK if consistent;
+ * E_CORRUPT with mmapobj_errmsg() describing the first inconsistency (offset
+ * and what is wrong) otherwise. On a reader, concurrent writes can make a
+ * walk fail spuriously; it retries a few times before reporting. */
+MMAPOBJ_API int mmapobj_verify(mmapobj_map *m);
+
+/* ---- iteration ------------------------------------------------------------ */
+
+/* Opens a cursor over m. Every key present for the whole iteration is
+ * produced exactly once; keys set or deleted during it may or may not be.
+ * Survives the writer growing the table (it continues in the new table and
+ * skips keys already produced). The iterator must be closed before m.
+ * Errors: E_CLOSED, E_INVAL, E_NOMEM. */
+MMAPOBJ_API int mmapobj_iter_open(mmapobj_map *m, mmapobj_iter **out);
+
+/* Produces the next entry: *key/*klen point to a copy of the key, *val (if
+ * not NULL) to a copy of its value, both owned by the iterator and valid
+ * until the next call on it. Returns 1 when an entry was produced, 0 at the
+ * end, or a negative error (E_CLOSED, E_CORRUPT, E_NOMEM, E_RESERVE). */
+MMAPOBJ_API int mmapobj_iter_next(mmapobj_iter *it, const void **key, size_t *klen,
+                                  mmapobj_value *val);
+
+/* Bulk form for FFI callers: writes as many entries as fit into buf and
+ * returns how many (0 at the end). Each entry is, little-endian and packed:
+ *   u32 klen, key bytes,
+ *   and if with_values: u8 kind, then for NUMBER 8 bytes of double,
+ *                       for STRING/BYTES u32 len + bytes.
+ * If the next entry alone does not fit, returns E_BUFSMALL and stores the
+ * size it needs in *need (when need is not NULL); call again with a bigger
+ * buffer. Other errors as mmapobj_iter_next. */
+MMAPOBJ_API int mmapobj_iter_batch(mmapobj_iter *it, void *buf, size_t cap,
+                                   int32_t with_values, uint64_t *need);
+
+/* Closes *it, sets it to NULL; NULL is a no-op. */
+MMAPOBJ_API void mmapobj_iter_close(mmapobj_iter **it);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMAPOBJ_H */
