@@ -1,0 +1,58 @@
+/* check.h - the tiny assertion kit of the C tests: each failure prints file:line, the
+ * expression, the code and mmapobj_errmsg(), then exits non-zero. */
+#ifndef MMAPOBJ_TEST_CHECK_H
+#define MMAPOBJ_TEST_CHECK_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mmapobj.h"
+
+#define CHECK(expr)                                                                  \
+    do {                                                                             \
+        if (!(expr)) {                                                               \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr); \
+            exit(1);                                                                 \
+        }                                                                            \
+    } while (0)
+
+/* Checks that a call returns `want`; on failure prints both codes and the error detail. */
+#define CHECK_RC(map, call, want)                                                          \
+    do {                                                                                   \
+        int rc_ = (int)(call);                                                             \
+        if (rc_ != (want)) {                                                               \
+            fprintf(stderr, "%s:%d: %s returned %d (%s), wanted %d (%s); detail: %s\n",    \
+                    __FILE__, __LINE__, #call, rc_, mmapobj_code_name(rc_), (int)(want),    \
+                    mmapobj_code_name(want), mmapobj_errmsg(map));                         \
+            exit(1);                                                                       \
+        }                                                                                  \
+    } while (0)
+
+#define CHECK_OK(map, call) CHECK_RC(map, call, MMAPOBJ_OK)
+
+/* A fresh directory for this test's files: $MMAPOBJ_TEST_DIR/<name>.<pid>, else /tmp. */
+static inline const char *test_dir(const char *name)
+{
+    static char dir[512];
+    const char *base = getenv("MMAPOBJ_TEST_DIR");
+    if (!base || !*base) base = "/tmp";
+    mkdir(base, 0755);
+    snprintf(dir, sizeof dir, "%s/%s.%d", base, name, (int)getpid());
+    mkdir(dir, 0755);
+    return dir;
+}
+
+/* path = dir/file, in a static rotating buffer. */
+static inline const char *test_path(const char *dir, const char *file)
+{
+    static char bufs[8][640];
+    static int next;
+    char *p = bufs[next++ & 7];
+    snprintf(p, sizeof bufs[0], "%s/%s", dir, file);
+    return p;
+}
+
+#endif
