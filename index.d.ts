@@ -1,0 +1,165 @@
+// Type declarations of the mmapobj package (hand-written; see docs/API.md).
+
+/// <reference types="node" />
+
+/** A value stored in a shared map: strings, numbers, and bytes (read back as a new Buffer). */
+export type Value = string | number | Buffer;
+/** What can be written: a Uint8Array (Buffer included) is stored as bytes. */
+export type Storable = string | number | Uint8Array;
+
+/** Sizes for Create / SharedMap.create. Omitted or 0 selects the default. */
+export interface CreateOptions {
+  /** Initial size of the file in bytes (default 5 MiB; at least what the header and table need). */
+  fileSize?: number;
+  /** Number of keys to plan for: the table fits this many keys without growing (default 1024). */
+  buckets?: number;
+  /** The file never grows past this many bytes (default 5 GiB); a write that needs more throws "File grew too large.". */
+  maxFileSize?: number;
+}
+
+/** Statistics of an open file (SharedMap#stats). */
+export interface Stats {
+  fileSize: number;
+  maxFileSize: number;
+  usedBytes: number;
+  freeBytes: number;
+  count: number;
+  bucketCount: number;
+  maxBucketCount: number;
+  loadFactor: number;
+  maxLoadFactor: number;
+  formatMajor: number;
+  formatMinor: number;
+  writable: boolean;
+  writerPid: number;
+  countString: number;
+  countNumber: number;
+  countBytes: number;
+}
+
+/** An error reported by libmmapobj, or a state error with mmap-object's text. */
+export class MmapObjError extends Error {
+  name: 'MmapObjError';
+  /** Negative libmmapobj code (enum mmapobj_code), if the library reported one. */
+  code: number | undefined;
+  /** Symbolic name of the code, e.g. "MMAPOBJ_E_LOCKED". */
+  codeName: string | undefined;
+  /** The file concerned. */
+  path: string | undefined;
+  /** The key concerned, if any. */
+  key: string | undefined;
+  /** libmmapobj's detail text, if any. */
+  detail: string | undefined;
+}
+
+/** The Map-style class: get/set/has/delete/size/iteration over a shared file. */
+export class SharedMap implements Iterable<[string, Value]> {
+  private constructor();
+  /** Opens `path` for writing, creating it if missing (an existing file keeps its data). */
+  static create(path: string | URL, options?: CreateOptions): SharedMap;
+  /** Opens an existing file read-only. */
+  static open(path: string | URL): SharedMap;
+
+  get(key: string): Value | undefined;
+  set(key: string, value: Storable): this;
+  has(key: string): boolean;
+  delete(key: string): boolean;
+  clear(): void;
+  readonly size: number;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<Value>;
+  entries(): IterableIterator<[string, Value]>;
+  [Symbol.iterator](): IterableIterator<[string, Value]>;
+  forEach(callback: (value: Value, key: string, map: SharedMap) => void, thisArg?: unknown): void;
+  /** All keys in one array. */
+  keysArray(): string[];
+  /** All keys and values in two arrays of the same length. */
+  entriesArrays(): { keys: string[]; values: Value[] };
+
+  readonly path: string;
+  readonly writable: boolean;
+  readonly closed: boolean;
+  isOpen(): boolean;
+  isClosed(): boolean;
+  stats(): Stats;
+  /** "major.minor" of the file's format. */
+  fileFormatVersion(): string;
+  /** msync + fsync (durability against power loss); a no-op on a reader. */
+  flush(): void;
+  /** Checks every structure of the file; throws MmapObjError on the first problem. */
+  verify(): true;
+  /** Idempotent. With a callback the close runs off the main thread. */
+  close(callback?: (err: Error | null) => void): void;
+}
+
+/** The methods of a Create/Open object (mmap-object's API). They shadow stored keys of the same name. */
+export interface SharedObjectMethods {
+  /** Closes the object; closing twice throws "Attempted to close a closed object.". */
+  close(callback?: (err: Error | null) => void): void;
+  isOpen(): boolean;
+  isClosed(): boolean;
+  /** Bytes reusable without growing the file. */
+  get_free_memory(): number;
+  /** Bytes of file in use by the map. */
+  get_size(): number;
+  bucket_count(): number;
+  max_bucket_count(): number;
+  load_factor(): number;
+  max_load_factor(): number;
+  /** "major.minor" of the file's format. */
+  fileFormatVersion(): string;
+  /** True if `key` is stored data reached by property access (not a method name). */
+  isData(key: string): boolean;
+  [Symbol.iterator](): IterableIterator<[string, Value]>;
+}
+
+/** A Create object: property access reads and writes the shared file. */
+export type SharedObject<T extends Record<string, Value> = Record<string, Value>> = SharedObjectMethods &
+  T & { [key: string]: Value | undefined | SharedObjectMethods[keyof SharedObjectMethods] };
+/** An Open object: read-only property access. */
+export type ReadonlySharedObject<T extends Record<string, Value> = Record<string, Value>> = SharedObjectMethods &
+  Readonly<T> & { readonly [key: string]: Value | undefined | SharedObjectMethods[keyof SharedObjectMethods] };
+
+export interface CreateConstructor {
+  new <T extends Record<string, Value> = Record<string, Value>>(
+    path: string | URL,
+    fileSize?: number,
+    initialBucketCount?: number,
+    maxFileSize?: number
+  ): SharedObject<T>;
+  new <T extends Record<string, Value> = Record<string, Value>>(
+    path: string | URL,
+    options: CreateOptions
+  ): SharedObject<T>;
+  readonly prototype: SharedObjectMethods;
+}
+
+export interface OpenConstructor {
+  new <T extends Record<string, Value> = Record<string, Value>>(path: string | URL): ReadonlySharedObject<T>;
+  readonly prototype: SharedObjectMethods;
+}
+
+/** Opens a file for writing (creating it if missing) as an object. */
+export const Create: CreateConstructor;
+/** Opens an existing file read-only as an object. */
+export const Open: OpenConstructor;
+
+/** The libmmapobj file in use. */
+export const library: { readonly path: string; readonly version: string; readonly abi: number };
+
+/** libmmapobj result codes by symbolic name, read from the loaded library. */
+export const codes: { readonly [name: string]: number };
+
+/** The SharedMap under a Create/Open object. */
+export function mapOf(obj: SharedObjectMethods): SharedMap;
+
+declare const mmapobj: {
+  Create: CreateConstructor;
+  Open: OpenConstructor;
+  SharedMap: typeof SharedMap;
+  MmapObjError: typeof MmapObjError;
+  library: typeof library;
+  codes: typeof codes;
+  mapOf: typeof mapOf;
+};
+export default mmapobj;

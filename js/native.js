@@ -1,0 +1,213 @@
+'use strict';
+// The only module that imports koffi. It finds libmmapobj, checks its ABI version and declares one
+// binding per function of csrc/include/mmapobj.h (prototypes copied from the header). Nothing here
+// validates arguments: callers (map.js) must pass exactly the JS types noted below, because koffi
+// turns a Number given for a pointer parameter into an address.
+//
+// Resolution order (first that exists wins; a file that exists but fails to load is an error):
+//   1. env MMAPOBJ_LIBRARY (a path; when set, nothing else is tried)
+//   2. this package's CMake output: <package>/build/libmmapobj.so.1
+//   3. the system library libmmapobj.so.1, found by the dynamic loader (after `cmake --install`)
+
+const fs = require('fs');
+const path = require('path');
+const koffi = require('koffi');
+
+/** MMAPOBJ_ABI_VERSION this binding was written for (csrc/include/mmapobj.h). */
+const EXPECTED_ABI = 1;
+const SONAME = 'libmmapobj.so.1';
+const PACKAGE_ROOT = path.resolve(__dirname, '..');
+
+function candidates() {
+  const env = process.env.MMAPOBJ_LIBRARY;
+  if (env !== undefined && env !== '') {
+    return [{ file: path.resolve(env), how: 'env MMAPOBJ_LIBRARY', mustExist: true }];
+  }
+  return [
+    { file: path.join(PACKAGE_ROOT, 'build', SONAME), how: 'package build', mustExist: true },
+    { file: SONAME, how: 'system (dynamic loader search path)', mustExist: false },
+  ];
+}
+
+function loadLibrary() {
+  const tried = [];
+  for (const c of candidates()) {
+    if (c.mustExist && !fs.existsSync(c.file)) {
+      tried.push(`  ${c.file} (${c.how}): not found`);
+      continue;
+    }
+    let lib;
+    try {
+      lib = koffi.load(c.file);
+    } catch (e) {
+      if (c.mustExist) {
+        const err = new Error(`mmapobj: cannot load ${c.file} (${c.how}): ${e.message}`);
+        err.code = 'ERR_MMAPOBJ_LOAD';
+        throw err;
+      }
+      tried.push(`  ${c.file} (${c.how}): ${e.message}`);
+      continue;
+    }
+    let abi;
+    try {
+      abi = lib.func('int mmapobj_abi_version(void)')();
+    } catch (e) {
+      const err = new Error(`mmapobj: ${c.file} (${c.how}) is not libmmapobj: ${e.message}`);
+      err.code = 'ERR_MMAPOBJ_LOAD';
+      throw err;
+    }
+    if (abi !== EXPECTED_ABI) {
+      const err = new Error(
+        `mmapobj: ${c.file} (${c.how}) has ABI version ${abi}, but this package expects ` +
+          `ABI version ${EXPECTED_ABI}. Rebuild the library (npm rebuild mmapobj) or point ` +
+          'MMAPOBJ_LIBRARY at a matching libmmapobj.so.1.'
+      );
+      err.code = 'ERR_MMAPOBJ_ABI';
+      throw err;
+    }
+    return { lib, file: resolveLoadedPath(c.file, lib), abi };
+  }
+  const err = new Error(
+    'mmapobj: cannot find libmmapobj. Tried:\n' +
+      tried.join('\n') +
+      '\nBuild it with `npm rebuild mmapobj` (needs cmake, a C compiler and libxxhash-dev), ' +
+      'install it system-wide with `cmake --install`, or set MMAPOBJ_LIBRARY to its path.'
+  );
+  err.code = 'ERR_MMAPOBJ_LOAD';
+  throw err;
+}
+
+// For the system candidate, find the file the dynamic loader actually picked (from the process
+// maps), so that `library.path` names a real file.
+function resolveLoadedPath(file, lib) {
+  if (path.isAbsolute(file)) return fs.realpathSync(file);
+  try {
+    const maps = fs.readFileSync('/proc/self/maps', 'utf8').split('\n');
+    for (const line of maps) {
+      const i = line.indexOf('/');
+      if (i >= 0 && line.includes('libmmapobj.so')) return line.slice(i);
+    }
+  } catch (_) {
+    // not Linux /proc: keep the soname
+  }
+  void lib;
+  return file;
+}
+
+const { lib, file, abi } = loadLibrary();
+
+// ---- types ----------------------------------------------------------------------------------
+const mmapobj_map = koffi.opaque('mmapobj_map');
+const mmapobj_iter = koffi.opaque('mmapobj_iter');
+const mmapobj_stats = koffi.struct('mmapobj_stats', {
+  file_size: 'uint64_t',
+  max_file_size: 'uint64_t',
+  used_bytes: 'uint64_t',
+  free_bytes: 'uint64_t',
+  count: 'uint64_t',
+  bucket_count: 'uint64_t',
+  max_bucket_count: 'uint64_t',
+  load_factor: 'double',
+  max_load_factor: 'double',
+  format_major: 'uint32_t',
+  format_minor: 'uint32_t',
+  writable: 'int32_t',
+  writer_pid: 'int32_t',
+  count_string: 'uint64_t',
+  count_number: 'uint64_t',
+  count_bytes: 'uint64_t',
+});
+/** Byte layout of struct mmapobj_status (read through a koffi.view, see map.js). */
+const STATUS_SIZE = 24;
+const STATUS_OFFSETS = { kind: 0, code: 4, number: 8, len: 16 };
+
+// ---- functions: one per prototype of mmapobj.h ------------------------------------------------
+// Handles (mmapobj_map *) are BigInt pointers. Keys given as `const char *` are JS strings;
+// keys/values given as `const void *` are Buffers/Uint8Arrays.
+const fn = {
+  abi_version: lib.func('int mmapobj_abi_version(void)'),
+  version_string: lib.func('const char *mmapobj_version_string(void)'),
+  strerror: lib.func('const char *mmapobj_strerror(int code)'),
+  code_name: lib.func('const char *mmapobj_code_name(int code)'),
+  errmsg: lib.func('const char *mmapobj_errmsg(const mmapobj_map *m)'),
+
+  create: lib.func(
+    'int mmapobj_create(const char *path, uint64_t initial_size, uint64_t initial_buckets, ' +
+      'uint64_t max_size, _Out_ mmapobj_map **out)'
+  ),
+  open: lib.func('int mmapobj_open(const char *path, _Out_ mmapobj_map **out)'),
+  close: lib.func('int mmapobj_close(_Inout_ mmapobj_map **m)'),
+  flush: lib.func('int mmapobj_flush(mmapobj_map *m)'),
+  path: lib.func('const char *mmapobj_path(const mmapobj_map *m)'),
+  is_writable: lib.func('int mmapobj_is_writable(const mmapobj_map *m)'),
+
+  // Lookups. get_z/get_cstr return the value string (NULL = look at the status block).
+  get_z: lib.func('const char *mmapobj_get_z(mmapobj_map *m, const char *key)'),
+  // (ptr, len) form with the key as a JS string: koffi passes its full UTF-8 bytes, NULs included.
+  get_cstr: lib.func('const char *mmapobj_get_cstr(mmapobj_map *m, const char *key, size_t klen)'),
+  status_block: lib.func('const void *mmapobj_status_block(const mmapobj_map *m)'),
+  copy_last: lib.func('int64_t mmapobj_copy_last(mmapobj_map *m, void *buf, size_t cap)'),
+  has_z: lib.func('int mmapobj_has_z(mmapobj_map *m, const char *key)'),
+  has: lib.func('int mmapobj_has(mmapobj_map *m, const char *key, size_t klen)'),
+
+  // Writes. The *_z forms need key (and string value) without NUL.
+  set_string_z: lib.func('int mmapobj_set_string_z(mmapobj_map *m, const char *key, const char *str)'),
+  set_number_z: lib.func('int mmapobj_set_number_z(mmapobj_map *m, const char *key, double value)'),
+  set_string: lib.func(
+    'int mmapobj_set_string(mmapobj_map *m, const char *key, size_t klen, const char *str, size_t len)'
+  ),
+  set_number: lib.func('int mmapobj_set_number(mmapobj_map *m, const char *key, size_t klen, double value)'),
+  set_bytes: lib.func(
+    'int mmapobj_set_bytes(mmapobj_map *m, const char *key, size_t klen, const void *data, size_t len)'
+  ),
+  delete_z: lib.func('int mmapobj_delete_z(mmapobj_map *m, const char *key)'),
+  delete: lib.func('int mmapobj_delete(mmapobj_map *m, const char *key, size_t klen)'),
+
+  count: lib.func('int64_t mmapobj_count(mmapobj_map *m)'),
+  stat: lib.func('int mmapobj_stat(mmapobj_map *m, _Out_ mmapobj_stats *out)'),
+  verify: lib.func('int mmapobj_verify(mmapobj_map *m)'),
+
+  iter_open: lib.func('int mmapobj_iter_open(mmapobj_map *m, _Out_ mmapobj_iter **out)'),
+  iter_batch: lib.func(
+    'int mmapobj_iter_batch(mmapobj_iter *it, void *buf, size_t cap, int32_t with_values, ' +
+      '_Out_ uint64_t *need)'
+  ),
+  iter_close: lib.func('void mmapobj_iter_close(_Inout_ mmapobj_iter **it)'),
+};
+
+/**
+ * Code constants by name, taken from the library itself (mmapobj_code_name) rather than copied:
+ * the numbers are the pinned values of enum mmapobj_code, probed over the documented ranges.
+ */
+function codeTable() {
+  const byName = Object.create(null);
+  const probe = [0, -1];
+  for (let c = -101; c >= -199; c--) probe.push(c);
+  for (let c = -201; c >= -299; c--) probe.push(c);
+  for (let c = -301; c >= -399; c--) probe.push(c);
+  for (let c = -401; c >= -499; c--) probe.push(c);
+  for (const c of probe) {
+    const name = fn.code_name(c);
+    if (name && name !== 'MMAPOBJ_UNKNOWN') byName[name] = c;
+  }
+  return byName;
+}
+
+const library = Object.freeze({
+  path: file,
+  version: fn.version_string(),
+  abi,
+});
+
+module.exports = {
+  koffi,
+  fn,
+  library,
+  codes: Object.freeze(codeTable()),
+  STATUS_SIZE,
+  STATUS_OFFSETS,
+  EXPECTED_ABI,
+  KIND: Object.freeze({ NONE: 0, STRING: 1, NUMBER: 2, BYTES: 3 }),
+  /** A view (ArrayBuffer) over `len` bytes of C memory at BigInt pointer `ptr`. */
+  view: (ptr, len) => koffi.view(ptr, len),
+};
