@@ -318,7 +318,7 @@ MMAPOBJ_API int mmapobj_verify(mmapobj_map *m);
  * Errors: E_CLOSED, E_INVAL, E_NOMEM. */
 MMAPOBJ_API int mmapobj_iter_open(mmapobj_map *m, mmapobj_iter **out);
 
-/* Produces the next entry: *key/*klen point to a copy of the key, *val (if
+/* Produces the next entry: *key and *klen point to a copy of the key, *val (if
  * not NULL) to a copy of its value, both owned by the iterator and valid
  * until the next call on it. Returns 1 when an entry was produced, 0 at the
  * end, or a negative error (E_CLOSED, E_CORRUPT, E_NOMEM, E_RESERVE). */

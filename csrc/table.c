@@ -1,0 +1,555 @@
+/* table.c - the key hash (XXH3, inlined), the open-addressing table in the file (bounded
+ * linear probes, rebuild + publish on growth), the reader's seqlock retry loop, and the get /
+ * has / set / delete entry points. */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "internal.h"
+
+uint64_t mo_hash(uint64_t seed, const void *key, size_t len)
+{
+    return XXH3_64bits_withSeed(key, len, seed);
+}
+
+uint64_t mo_header_checksum(const void *p)
+{
+    return XXH3_64bits(p, 56);
+}
+
+static inline uint64_t key_hash(const mmapobj_map *m, const void *key, size_t len)
+{
+    return XXH3_64bits_withSeed(key, len, m->seed);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#define cpu_relax() __builtin_ia32_pause()
+#else
+#define cpu_relax() atomic_signal_fence(memory_order_seq_cst)
+#endif
+
+/* ---- bounds-checked access ------------------------------------------------------------ */
+
+/* Checks a table reference against this handle's mapping. */
+int mo_tref_check(const mmapobj_map *m, uint64_t tref, uint64_t *toff, uint32_t *log2)
+{
+    uint64_t off = tref & MO_TREF_OFF_MASK;
+    uint32_t lg = (uint32_t)(tref >> 56);
+    if (((tref >> 48) & 0xFF) != 0 || off < MO_HEADER_SIZE || off % MO_TABLE_ALIGN != 0 ||
+        lg < MO_MIN_LOG2 || lg > MO_MAX_LOG2)
+        return MMAPOBJ_E_CORRUPT;
+    if (off > m->valid || mo_table_footprint(lg) > m->valid - off) return MO_NEEDMAP;
+    *toff = off;
+    *log2 = lg;
+    return MMAPOBJ_OK;
+}
+
+/* Reads the record header at off, checking it lies within the mapping. */
+int mo_read_record(const mmapobj_map *m, uint64_t off, struct mo_hit *hit)
+{
+    uint64_t lim = m->valid;
+    if (off < MO_HEADER_SIZE || off % 4) return MMAPOBJ_E_CORRUPT;
+    if (off > lim || lim - off < MO_REC_HDR) return MO_NEEDMAP;
+    uint32_t w0, vlen;
+    memcpy(&w0, m->base + off, 4);
+    memcpy(&vlen, m->base + off + 4, 4);
+    uint64_t klen = w0 >> 2;
+    if ((uint64_t)vlen + klen > lim - off - MO_REC_HDR) return MO_NEEDMAP;
+    hit->off = off;
+    hit->klen = (uint32_t)klen;
+    hit->vlen = vlen;
+    hit->kind = (int32_t)(w0 & 3);
+    if (hit->kind == 0 || (hit->kind == MMAPOBJ_KIND_NUMBER && vlen != 8)) return MMAPOBJ_E_CORRUPT;
+    return MMAPOBJ_OK;
+}
+
+int mo_ensure_scratch(mmapobj_map *m, size_t n)
+{
+    if (n <= m->scratch_cap) return MMAPOBJ_OK;
+    size_t cap = m->scratch_cap ? m->scratch_cap : 256;
+    while (cap < n) cap = cap > SIZE_MAX / 2 ? n : cap * 2;
+    uint8_t *p = realloc(m->scratch, cap);
+    if (!p) return mo_err(m, MMAPOBJ_E_NOMEM, "out of memory for a %zu-byte value", n);
+    m->scratch = p;
+    m->scratch_cap = cap;
+    return MMAPOBJ_OK;
+}
+
+/* One probe sequence. Returns OK (hit filled, slot index in hit), NOTFOUND (hit->slot_index =
+ * first reusable slot: the first tombstone or the empty slot ending the probe, or UINT64_MAX if
+ * none), MO_NEEDMAP or E_CORRUPT. */
+static int probe(const mmapobj_map *m, const void *key, size_t klen, uint64_t h,
+                 struct mo_hit *hit)
+{
+    uint64_t tref = mo_ld_acq(&m->hdr->table_ref);
+    uint64_t toff;
+    uint32_t lg;
+    int rc = mo_tref_check(m, tref, &toff, &lg);
+    if (rc) return rc;
+    const uint64_t *slots = (const uint64_t *)(const void *)(m->base + toff + MO_TABLE_HDR);
+    uint64_t mask = (UINT64_C(1) << lg) - 1;
+    uint64_t i = h & mask;
+    uint64_t tag = h >> MO_SLOT_OFF_BITS;
+    uint64_t reuse = UINT64_MAX;
+    const uint8_t *base = m->base;
+    uint64_t lim = m->valid;
+    for (uint64_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
+        uint64_t s = mo_ld_acq(&slots[i]);
+        if (s == MO_SLOT_EMPTY) {
+            hit->slot_index = reuse != UINT64_MAX ? reuse : i;
+            return MMAPOBJ_NOTFOUND;
+        }
+        if (s == MO_SLOT_TOMB) {
+            if (reuse == UINT64_MAX) reuse = i;
+            continue;
+        }
+        if ((s >> MO_SLOT_OFF_BITS) != tag) continue;
+        uint64_t off = (s & MO_SLOT_OFF_MASK) << 2;
+        if (off < MO_HEADER_SIZE) return MMAPOBJ_E_CORRUPT;
+        if (off > lim || lim - off < MO_REC_HDR) return MO_NEEDMAP;
+        uint32_t w0, vlen;
+        memcpy(&w0, base + off, 4);
+        if ((w0 >> 2) != klen) continue;
+        memcpy(&vlen, base + off + 4, 4);
+        if ((uint64_t)vlen + klen > lim - off - MO_REC_HDR) return MO_NEEDMAP;
+        if (memcmp(base + off + MO_REC_HDR, key, klen) != 0) continue;
+        hit->slot_index = i;
+        hit->off = off;
+        hit->klen = (uint32_t)klen;
+        hit->vlen = vlen;
+        hit->kind = (int32_t)(w0 & 3);
+        if (hit->kind == 0 || (hit->kind == MMAPOBJ_KIND_NUMBER && vlen != 8))
+            return MMAPOBJ_E_CORRUPT;
+        return MMAPOBJ_OK;
+    }
+    hit->slot_index = reuse;
+    return MMAPOBJ_NOTFOUND;
+}
+
+/* ---- reader protocol ------------------------------------------------------------------- */
+
+/* Waits until seq is even (or its odd value is a dead writer's). Returns the value in *s1. */
+uint32_t mo_seq_wait(mmapobj_map *m, uint64_t *s1)
+{
+    uint32_t spins = 0;
+    for (;;) {
+        uint64_t s = mo_ld_acq(&m->hdr->seq);
+        if (!(s & 1)) {
+            *s1 = s;
+            return spins;
+        }
+        spins++;
+        if (spins < 256) {
+            cpu_relax();
+        } else if (spins % 1024 != 0) {
+            sched_yield();
+        } else if (!mo_writer_alive(m)) {
+            *s1 = s;
+            return spins;
+        }
+    }
+}
+
+/* A lookup that copies the value into the handle's scratch. */
+static int lookup(mmapobj_map *m, const void *key, size_t klen, int copy, struct mo_hit *hit)
+{
+    uint64_t h = key_hash(m, key, klen);
+    if (m->writable) {
+        int rc = probe(m, key, klen, h, hit);
+        if (rc == MO_NEEDMAP) rc = MMAPOBJ_E_CORRUPT;
+        if (rc == MMAPOBJ_OK && copy) {
+            rc = mo_ensure_scratch(m, (size_t)hit->vlen + 1);
+            if (rc) return rc;
+            memcpy(m->scratch, m->base + hit->off + MO_REC_HDR + klen, hit->vlen);
+            m->scratch[hit->vlen] = 0;
+        }
+        if (rc == MMAPOBJ_E_CORRUPT)
+            return mo_err(m, rc, "damaged table or record met while looking up a %zu-byte key",
+                          klen);
+        return rc;
+    }
+    for (;;) {
+        uint64_t s1, s2;
+        mo_seq_wait(m, &s1);
+        int rc = probe(m, key, klen, h, hit);
+        if (rc == MMAPOBJ_OK && copy) {
+            int r2 = mo_ensure_scratch(m, (size_t)hit->vlen + 1);
+            if (r2) return r2;
+            memcpy(m->scratch, m->base + hit->off + MO_REC_HDR + klen, hit->vlen);
+            m->scratch[hit->vlen] = 0;
+        }
+        atomic_thread_fence(memory_order_acquire);
+        s2 = mo_ld(&m->hdr->seq);
+        if (s1 != s2) continue;
+        if (rc == MO_NEEDMAP) {
+            int r2 = mo_reader_remap(m);
+            if (r2 == MMAPOBJ_OK) continue;
+            if (r2 != MMAPOBJ_NOTFOUND) return r2;
+            return mo_err(m, MMAPOBJ_E_CORRUPT, "an offset in the table points past the end of "
+                          "the file (%llu bytes)", (unsigned long long)m->valid);
+        }
+        if (rc == MMAPOBJ_E_CORRUPT)
+            return mo_err(m, rc, "damaged table or record met while looking up a %zu-byte key",
+                          klen);
+        return rc;
+    }
+}
+
+static int key_check(mmapobj_map *m, const void *key, size_t klen)
+{
+    if (!key && klen) return mo_err(m, MMAPOBJ_E_INVAL, "NULL key with length %zu", klen);
+    if (klen > MMAPOBJ_MAX_KEY_LEN)
+        return mo_err(m, MMAPOBJ_E_TOOBIG, "key of %zu bytes is longer than the maximum %zu",
+                      klen, (size_t)MMAPOBJ_MAX_KEY_LEN);
+    return MMAPOBJ_OK;
+}
+
+static void value_from_hit(mmapobj_map *m, const struct mo_hit *hit, mmapobj_value *out)
+{
+    out->kind = hit->kind;
+    out->reserved = 0;
+    if (hit->kind == MMAPOBJ_KIND_NUMBER) {
+        memcpy(&out->number, m->scratch, 8);
+        out->data = NULL;
+        out->len = 0;
+    } else {
+        out->number = 0;
+        out->data = m->scratch;
+        out->len = hit->vlen;
+    }
+}
+
+MMAPOBJ_API int mmapobj_get(mmapobj_map *m, const void *key, size_t klen, mmapobj_value *out)
+{
+    if (!mo_is_map(m)) return MMAPOBJ_E_CLOSED;
+    m->last_kind = MMAPOBJ_KIND_NONE;
+    if (!out) return mo_err(m, MMAPOBJ_E_INVAL, "NULL value pointer");
+    memset(out, 0, sizeof *out);
+    int rc = key_check(m, key, klen);
+    if (rc) return rc;
+    struct mo_hit hit;
+    rc = lookup(m, key ? key : "", klen, 1, &hit);
+    if (rc) return rc;
+    value_from_hit(m, &hit, out);
+    m->last_kind = hit.kind;
+    m->last_len = hit.vlen;
+    return MMAPOBJ_OK;
+}
+
+MMAPOBJ_API int mmapobj_has(mmapobj_map *m, const void *key, size_t klen)
+{
+    if (!mo_is_map(m)) return MMAPOBJ_E_CLOSED;
+    int rc = key_check(m, key, klen);
+    if (rc) return rc;
+    struct mo_hit hit;
+    rc = lookup(m, key ? key : "", klen, 0, &hit);
+    if (rc == MMAPOBJ_OK) return 1;
+    if (rc == MMAPOBJ_NOTFOUND) return 0;
+    return rc;
+}
+
+MMAPOBJ_API int mmapobj_has_z(mmapobj_map *m, const char *key)
+{
+    if (!mo_is_map(m)) return MMAPOBJ_E_CLOSED;
+    if (!key) return mo_err(m, MMAPOBJ_E_INVAL, "NULL key");
+    return mmapobj_has(m, key, strlen(key));
+}
+
+MMAPOBJ_API const char *mmapobj_get_cstr(mmapobj_map *m, const void *key, size_t klen)
+{
+    if (!mo_is_map(m)) return NULL;
+    mmapobj_status *st = &m->status;
+    st->kind = MMAPOBJ_KIND_NONE;
+    st->number = 0;
+    st->len = 0;
+    m->last_kind = MMAPOBJ_KIND_NONE;
+    int rc = key_check(m, key, klen);
+    if (rc) {
+        st->code = rc;
+        return NULL;
+    }
+    struct mo_hit hit;
+    rc = lookup(m, key ? key : "", klen, 1, &hit);
+    st->code = rc;
+    if (rc) return NULL;
+    st->kind = hit.kind;
+    m->last_kind = hit.kind;
+    m->last_len = hit.vlen;
+    if (hit.kind == MMAPOBJ_KIND_NUMBER) {
+        memcpy(&st->number, m->scratch, 8);
+        return NULL;
+    }
+    st->len = hit.vlen;
+    if (hit.kind == MMAPOBJ_KIND_STRING && memchr(m->scratch, 0, hit.vlen) == NULL)
+        return (const char *)m->scratch;
+    return NULL;
+}
+
+MMAPOBJ_API const char *mmapobj_get_z(mmapobj_map *m, const char *key)
+{
+    if (!mo_is_map(m)) return NULL;
+    if (!key) {
+        m->status.kind = MMAPOBJ_KIND_NONE;
+        m->status.code = mo_err(m, MMAPOBJ_E_INVAL, "NULL key");
+        m->last_kind = MMAPOBJ_KIND_NONE;
+        return NULL;
+    }
+    return mmapobj_get_cstr(m, key, strlen(key));
+}
+
+MMAPOBJ_API const mmapobj_status *mmapobj_status_block(const mmapobj_map *m)
+{
+    return mo_is_map(m) ? &m->status : NULL;
+}
+
+MMAPOBJ_API int64_t mmapobj_copy_last(mmapobj_map *m, void *buf, size_t cap)
+{
+    if (!mo_is_map(m)) return MMAPOBJ_E_CLOSED;
+    if (m->last_kind != MMAPOBJ_KIND_STRING && m->last_kind != MMAPOBJ_KIND_BYTES)
+        return mo_err(m, MMAPOBJ_E_INVAL, "the last lookup produced no string or bytes value");
+    if (cap < m->last_len)
+        return mo_err(m, MMAPOBJ_E_BUFSMALL, "buffer of %zu bytes cannot hold the %llu-byte value",
+                      cap, (unsigned long long)m->last_len);
+    if (!buf && m->last_len) return mo_err(m, MMAPOBJ_E_INVAL, "NULL buffer");
+    if (m->last_len) memcpy(buf, m->scratch, (size_t)m->last_len);
+    return (int64_t)m->last_len;
+}
+
+/* ---- writer ----------------------------------------------------------------------------- */
+
+static uint64_t *kind_counter(struct mo_header *h, int32_t kind)
+{
+    switch (kind) {
+    case MMAPOBJ_KIND_STRING: return &h->count_string;
+    case MMAPOBJ_KIND_NUMBER: return &h->count_number;
+    default: return &h->count_bytes;
+    }
+}
+
+/* Builds a table of 2^log2 slots holding every live key of the current one (want is only for
+ * the message), publishes it and frees the old one. */
+int mo_table_build(mmapobj_map *m, uint64_t want, uint32_t lg)
+{
+    struct mo_header *h = m->hdr;
+    uint64_t otref = mo_ld(&h->table_ref);
+    uint64_t ooff;
+    uint32_t olg;
+    if (mo_tref_check(m, otref, &ooff, &olg) != MMAPOBJ_OK)
+        return mo_err(m, MMAPOBJ_E_CORRUPT, "invalid table reference");
+    uint64_t foot = mo_table_footprint(lg);
+    uint64_t noff;
+    int rc = mo_alloc(m, foot, MO_TABLE_ALIGN, &noff);
+    if (rc) {
+        if (rc == MMAPOBJ_E_FULL)
+            return mo_err(m, rc, "growing the table to %llu buckets for %llu keys needs more than "
+                          "max_file_size %llu", (unsigned long long)(UINT64_C(1) << lg),
+                          (unsigned long long)want, (unsigned long long)mo_ld(&h->max_file_size));
+        return rc;
+    }
+    uint8_t *t = m->base + noff;
+    uint32_t marker = MO_TABLE_MARKER;
+    memcpy(t, &marker, 4);
+    memcpy(t + 4, &lg, 4);
+    memset(t + 8, 0, (size_t)(foot - 8));
+    uint64_t *ns = (uint64_t *)(void *)(t + MO_TABLE_HDR);
+    const uint64_t *os = (const uint64_t *)(const void *)(m->base + ooff + MO_TABLE_HDR);
+    uint64_t nmask = (UINT64_C(1) << lg) - 1;
+    uint64_t omax = UINT64_C(1) << olg;
+    for (uint64_t i = 0; i < omax; i++) {
+        uint64_t s = os[i];
+        if (s == MO_SLOT_EMPTY || s == MO_SLOT_TOMB) continue;
+        struct mo_hit hit;
+        uint64_t off = (s & MO_SLOT_OFF_MASK) << 2;
+        if (mo_read_record(m, off, &hit) != MMAPOBJ_OK) continue; /* drop a damaged entry */
+        uint64_t hh = key_hash(m, m->base + off + MO_REC_HDR, hit.klen);
+        uint64_t j = hh & nmask;
+        while (ns[j] != MO_SLOT_EMPTY) j = (j + 1) & nmask;
+        ns[j] = (off >> 2) | ((hh >> MO_SLOT_OFF_BITS) << MO_SLOT_OFF_BITS);
+    }
+    mo_st_rel(&h->table_ref, mo_tref_make(noff, lg));
+    mo_st(&h->tombstones, 0);
+    mo_free_block(m, ooff, mo_table_footprint(olg));
+    return MMAPOBJ_OK;
+}
+
+static int write_check(mmapobj_map *m)
+{
+    if (!mo_is_map(m)) return MMAPOBJ_E_CLOSED;
+    if (!m->writable) return mo_err(m, MMAPOBJ_E_READONLY, "the map is open read-only");
+    return MMAPOBJ_OK;
+}
+
+static int do_set(mmapobj_map *m, const void *key, size_t klen, int32_t kind, const void *data,
+                  size_t len)
+{
+    struct mo_header *h = m->hdr;
+    if (!key) key = "";
+    if (!data) data = "";
+    uint64_t hh = key_hash(m, key, klen);
+    struct mo_hit hit;
+    int rc = probe(m, key, klen, hh, &hit);
+    if (rc == MO_NEEDMAP) rc = MMAPOBJ_E_CORRUPT;
+    if (rc != MMAPOBJ_OK && rc != MMAPOBJ_NOTFOUND)
+        return mo_err(m, rc, "damaged table met while setting a %zu-byte key", klen);
+    int found = rc == MMAPOBJ_OK;
+    uint64_t tref = mo_ld(&h->table_ref);
+    uint32_t lg = (uint32_t)(tref >> 56);
+    uint64_t buckets = UINT64_C(1) << lg;
+    uint64_t count = mo_ld(&h->count), tombs = mo_ld(&h->tombstones);
+    int fills_empty = 0;
+    if (!found) {
+        uint64_t s = hit.slot_index == UINT64_MAX
+                         ? MO_SLOT_TOMB
+                         : ((const uint64_t *)(const void *)(m->base + (tref & MO_TREF_OFF_MASK) +
+                                                            MO_TABLE_HDR))[hit.slot_index];
+        fills_empty = s == MO_SLOT_EMPTY;
+        if (hit.slot_index == UINT64_MAX ||
+            (fills_empty && (double)(count + tombs + 1) > MO_MAX_LOAD * (double)buckets)) {
+            uint32_t nlg = mo_log2_for(count + 1, MO_REBUILD_LOAD);
+            rc = mo_table_build(m, count + 1, nlg);
+            mo_seq_end(m);
+            if (rc) return rc;
+            rc = probe(m, key, klen, hh, &hit);
+            if (rc != MMAPOBJ_NOTFOUND)
+                return mo_err(m, MMAPOBJ_E_CORRUPT, "the rebuilt table is damaged");
+            tref = mo_ld(&h->table_ref);
+            fills_empty = 1;
+        }
+    }
+    uint64_t foot = mo_record_footprint(klen, len);
+    uint64_t off;
+    rc = mo_alloc(m, foot, MO_RECORD_ALIGN, &off);
+    if (rc) {
+        mo_seq_end(m);
+        if (rc == MMAPOBJ_E_FULL)
+            return mo_err(m, rc, "storing a %zu-byte key with a %zu-byte value needs more than "
+                          "max_file_size %llu", klen, len,
+                          (unsigned long long)mo_ld(&h->max_file_size));
+        return rc;
+    }
+    uint8_t *r = m->base + off;
+    uint32_t w0 = (uint32_t)kind | ((uint32_t)klen << 2), vl = (uint32_t)len;
+    memcpy(r, &w0, 4);
+    memcpy(r + 4, &vl, 4);
+    memcpy(r + MO_REC_HDR, key, klen);
+    memcpy(r + MO_REC_HDR + klen, data, len);
+    uint64_t *slots = (uint64_t *)(void *)(m->base + (tref & MO_TREF_OFF_MASK) + MO_TABLE_HDR);
+    mo_st_rel(&slots[hit.slot_index], (off >> 2) | ((hh >> MO_SLOT_OFF_BITS) << MO_SLOT_OFF_BITS));
+    if (found) {
+        uint64_t *oc = kind_counter(h, hit.kind);
+        mo_st(oc, mo_ld(oc) - 1);
+        mo_free_block(m, hit.off, mo_record_footprint(hit.klen, hit.vlen));
+    } else {
+        mo_st(&h->count, count + 1);
+        if (!fills_empty) mo_st(&h->tombstones, mo_ld(&h->tombstones) - 1);
+    }
+    uint64_t *nc = kind_counter(h, kind);
+    mo_st(nc, mo_ld(nc) + 1);
+    mo_seq_end(m);
+    return MMAPOBJ_OK;
+}
+
+MMAPOBJ_API int mmapobj_set(mmapobj_map *m, const void *key, size_t klen, int32_t kind,
+                            const void *data, size_t len)
+{
+    int rc = write_check(m);
+    if (rc) return rc;
+    rc = key_check(m, key, klen);
+    if (rc) return rc;
+    if (kind != MMAPOBJ_KIND_STRING && kind != MMAPOBJ_KIND_NUMBER && kind != MMAPOBJ_KIND_BYTES)
+        return mo_err(m, MMAPOBJ_E_INVAL, "bad value kind %d", (int)kind);
+    if (!data && len) return mo_err(m, MMAPOBJ_E_INVAL, "NULL value with length %zu", len);
+    if (kind == MMAPOBJ_KIND_NUMBER && len != 8)
+        return mo_err(m, MMAPOBJ_E_INVAL, "a number value has 8 bytes, not %zu", len);
+    if (len > MMAPOBJ_MAX_VALUE_LEN)
+        return mo_err(m, MMAPOBJ_E_TOOBIG, "value of %zu bytes is longer than the maximum %zu",
+                      len, (size_t)MMAPOBJ_MAX_VALUE_LEN);
+    return do_set(m, key, klen, kind, data, len);
+}
+
+MMAPOBJ_API int mmapobj_set_string(mmapobj_map *m, const void *key, size_t klen, const void *str,
+                                   size_t len)
+{
+    return mmapobj_set(m, key, klen, MMAPOBJ_KIND_STRING, str, len);
+}
+
+MMAPOBJ_API int mmapobj_set_number(mmapobj_map *m, const void *key, size_t klen, double value)
+{
+    return mmapobj_set(m, key, klen, MMAPOBJ_KIND_NUMBER, &value, sizeof value);
+}
+
+MMAPOBJ_API int mmapobj_set_bytes(mmapobj_map *m, const void *key, size_t klen, const void *data,
+                                  size_t len)
+{
+    return mmapobj_set(m, key, klen, MMAPOBJ_KIND_BYTES, data, len);
+}
+
+MMAPOBJ_API int mmapobj_set_string_z(mmapobj_map *m, const char *key, const char *str)
+{
+    int rc = write_check(m);
+    if (rc) return rc;
+    if (!key || !str) return mo_err(m, MMAPOBJ_E_INVAL, "NULL key or value");
+    return mmapobj_set(m, key, strlen(key), MMAPOBJ_KIND_STRING, str, strlen(str));
+}
+
+MMAPOBJ_API int mmapobj_set_number_z(mmapobj_map *m, const char *key, double value)
+{
+    int rc = write_check(m);
+    if (rc) return rc;
+    if (!key) return mo_err(m, MMAPOBJ_E_INVAL, "NULL key");
+    return mmapobj_set(m, key, strlen(key), MMAPOBJ_KIND_NUMBER, &value, sizeof value);
+}
+
+MMAPOBJ_API int mmapobj_delete(mmapobj_map *m, const void *key, size_t klen)
+{
+    int rc = write_check(m);
+    if (rc) return rc;
+    rc = key_check(m, key, klen);
+    if (rc) return rc;
+    if (!key) key = "";
+    struct mo_header *h = m->hdr;
+    uint64_t hh = key_hash(m, key, klen);
+    struct mo_hit hit;
+    rc = probe(m, key, klen, hh, &hit);
+    if (rc == MO_NEEDMAP) rc = MMAPOBJ_E_CORRUPT;
+    if (rc == MMAPOBJ_NOTFOUND) return rc;
+    if (rc) return mo_err(m, rc, "damaged table met while deleting a %zu-byte key", klen);
+    uint64_t tref = mo_ld(&h->table_ref);
+    uint32_t lg = (uint32_t)(tref >> 56);
+    uint64_t mask = (UINT64_C(1) << lg) - 1;
+    uint64_t *slots = (uint64_t *)(void *)(m->base + (tref & MO_TREF_OFF_MASK) + MO_TABLE_HDR);
+    uint64_t i = hit.slot_index;
+    uint64_t tombs = mo_ld(&h->tombstones);
+    if (slots[(i + 1) & mask] == MO_SLOT_EMPTY) {
+        /* nothing probes past i: the slot and the tombstones before it can become empty */
+        mo_st_rel(&slots[i], MO_SLOT_EMPTY);
+        uint64_t j = (i - 1) & mask;
+        while (j != i && slots[j] == MO_SLOT_TOMB) {
+            mo_st_rel(&slots[j], MO_SLOT_EMPTY);
+            tombs--;
+            j = (j - 1) & mask;
+        }
+    } else {
+        mo_st_rel(&slots[i], MO_SLOT_TOMB);
+        tombs++;
+    }
+    mo_st(&h->tombstones, tombs);
+    mo_st(&h->count, mo_ld(&h->count) - 1);
+    uint64_t *oc = kind_counter(h, hit.kind);
+    mo_st(oc, mo_ld(oc) - 1);
+    mo_free_block(m, hit.off, mo_record_footprint(hit.klen, hit.vlen));
+    mo_seq_end(m);
+    return MMAPOBJ_OK;
+}
+
+MMAPOBJ_API int mmapobj_delete_z(mmapobj_map *m, const char *key)
+{
+    int rc = write_check(m);
+    if (rc) return rc;
+    if (!key) return mo_err(m, MMAPOBJ_E_INVAL, "NULL key");
+    return mmapobj_delete(m, key, strlen(key));
+}
