@@ -62,8 +62,8 @@ function fromCode(rc, ctx = {}) {
   const info = { code: rc, path: ctx.path, key: ctx.key, detail: detail || undefined };
   if (rc === codes.MMAPOBJ_E_FULL) return new MmapObjError(TEXT.FULL, info);
   if (rc === codes.MMAPOBJ_E_READONLY) return new MmapObjError(TEXT.READONLY, info);
-  let msg = detail || fn.strerror(rc);
-  if (ctx.op) msg = `${ctx.op}: ${msg}`;
+  // libmmapobj's detail already reads "mmapobj: '<path>': <what failed>: <OS error>".
+  let msg = detail || `mmapobj: ${ctx.op ? `${ctx.op}: ` : ''}${fn.strerror(rc)}`;
   if (ctx.path && !msg.includes(ctx.path)) msg += ` (file ${ctx.path})`;
   if (ctx.key !== undefined && !detail) msg += ` (key ${showKey(ctx.key)})`;
   return new MmapObjError(msg, info);

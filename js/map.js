@@ -121,13 +121,25 @@ function valueTypeError(key, value) {
 // ---- the safety net ---------------------------------------------------------------------------
 
 // Held values are the map's state objects, never the map itself, so that the map can be collected.
-const registry = new FinalizationRegistry((state) => {
+const registry = new FinalizationRegistry(closeState);
+
+// Every state with an open handle, so that the handles of this thread are closed when it exits
+// (a worker thread that ends without close() would otherwise keep its writer lock until the whole
+// process exits; a writer closed at exit also marks its file clean and shrinks it).
+const openStates = new Set();
+
+function closeState(state) {
+  openStates.delete(state);
   closeIterators(state);
   if (state.h !== null) {
     const box = [state.h];
     state.h = null;
     fn.close(box);
   }
+}
+
+process.on('exit', () => {
+  for (const state of openStates) closeState(state);
 });
 
 // ---- SharedMap ------------------------------------------------------------------------------
@@ -173,6 +185,7 @@ class SharedMap {
   #attach(h) {
     this.#h = h;
     this.#state.h = h;
+    openStates.add(this.#state);
     const ab = view(fn.status_block(h), STATUS_SIZE);
     this.#i32 = new Int32Array(ab, 0, STATUS_SIZE / 4);
     this.#f64 = new Float64Array(ab, 0, STATUS_SIZE / 8);
@@ -185,6 +198,7 @@ class SharedMap {
     this.#f64 = null;
     closeIterators(this.#state);
     this.#state.h = null;
+    openStates.delete(this.#state);
     registry.unregister(this.#state);
     return h;
   }

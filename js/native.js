@@ -25,7 +25,7 @@ function candidates() {
   }
   return [
     { file: path.join(PACKAGE_ROOT, 'build', SONAME), how: 'package build', mustExist: true },
-    { file: SONAME, how: 'system (dynamic loader search path)', mustExist: false },
+    { file: SONAME, how: 'system, dynamic loader search path', mustExist: false },
   ];
 }
 

@@ -1,0 +1,259 @@
+'use strict';
+// Bad input from JS (issue 5 item 4): every value and key type, wrong constructor arguments, bad
+// paths and files, operations after close, a full file. Each gives a clear error, and the file keeps
+// all its earlier data.
+const { suite } = require('uvu');
+const assert = require('uvu/assert');
+const fs = require('fs');
+const path = require('path');
+const { SharedMap, Create, Open, MmapObjError, codes } = require('../..');
+const { ROOT, tempDir, cleanup, thrown } = require('./helpers');
+
+const test = suite('errors');
+let dir;
+let n = 0;
+const fresh = () => path.join(dir, `e${n++}`);
+
+test.before(() => {
+  dir = tempDir('errors');
+});
+test.after(() => cleanup(dir));
+
+test('codes are the C enum: every MMAPOBJ_* code of mmapobj.h, same numbers, from the library', () => {
+  const header = fs.readFileSync(path.join(ROOT, 'csrc/include/mmapobj.h'), 'utf8');
+  const body = header.slice(header.indexOf('enum mmapobj_code {'));
+  const fromHeader = {};
+  for (const m of body.slice(0, body.indexOf('};')).matchAll(/(MMAPOBJ_[A-Z_]+)\s*=\s*(-?\d+)/g)) {
+    fromHeader[m[1]] = Number(m[2]);
+  }
+  assert.ok(Object.keys(fromHeader).length >= 20);
+  assert.equal({ ...codes }, fromHeader);
+});
+
+test('MmapObjError carries code, codeName, path; file-level errors name the path', () => {
+  const missing = path.join(dir, 'no', 'such', 'dir', 'file');
+  for (const make of [() => new Open(missing), () => new Create(missing), () => SharedMap.open(missing)]) {
+    const e = thrown(make);
+    assert.instance(e, MmapObjError);
+    assert.instance(e, Error);
+    assert.is(e.code, codes.MMAPOBJ_E_NOENT);
+    assert.is(e.codeName, 'MMAPOBJ_E_NOENT');
+    assert.is(e.path, missing);
+    assert.ok(e.message.includes(missing), e.message);
+  }
+});
+
+test('Open of files that are not mmapobj files', () => {
+  const cases = [];
+  const empty = fresh();
+  fs.writeFileSync(empty, '');
+  cases.push([empty, 'MMAPOBJ_E_TOOSMALL']);
+  const junk = fresh();
+  fs.writeFileSync(junk, Buffer.alloc(20000, 'junk'));
+  cases.push([junk, 'MMAPOBJ_E_BADMAGIC']);
+  cases.push(['/dev/null', 'MMAPOBJ_E_NOTREG']);
+  cases.push([dir, 'MMAPOBJ_E_NOTREG']);
+  for (const [file, codeName] of cases) {
+    const e = thrown(() => new Open(file));
+    assert.instance(e, MmapObjError);
+    assert.is(e.codeName, codeName, `${file}: ${e.message}`);
+    assert.ok(e.message.includes(file), e.message);
+  }
+  // Create refuses to take over a file that is not an mmapobj file (and leaves it alone).
+  const e = thrown(() => new Create(junk));
+  assert.is(e.codeName, 'MMAPOBJ_E_BADMAGIC');
+  assert.is(fs.readFileSync(junk).toString('utf8', 0, 4), 'junk');
+});
+
+test('Create in a directory that cannot be written names the path', () => {
+  // Running as root ignores permission bits, so use a place nobody can create files in.
+  const file = '/proc/mmapobj-test-cannot-create';
+  const e = thrown(() => new Create(file));
+  assert.instance(e, MmapObjError);
+  assert.ok(e.message.includes(file), e.message);
+  assert.ok(['MMAPOBJ_E_ACCESS', 'MMAPOBJ_E_NOENT', 'MMAPOBJ_E_IO'].includes(e.codeName), e.codeName);
+});
+
+test('wrong path arguments', () => {
+  for (const p of [undefined, null, 42, {}, [], Symbol('p'), Buffer.from('x')]) {
+    for (const make of [() => new Create(p), () => new Open(p), () => SharedMap.create(p), () => SharedMap.open(p)]) {
+      const e = thrown(make);
+      assert.instance(e, TypeError);
+      assert.match(e.message, /path must be a string/);
+    }
+  }
+  assert.match(thrown(() => new Create('')).message, /must not be empty/);
+  assert.match(thrown(() => new Create(fresh() + '\0x')).message, /NUL/);
+  assert.match(thrown(() => new Open('\uD800')).message, /lone surrogate/);
+  // file: URLs work
+  const file = fresh();
+  const o = new Create(require('url').pathToFileURL(file));
+  o.k = 'v';
+  o.close();
+  assert.is(new Open(file).k, 'v');
+});
+
+test('wrong sizes: negative, NaN, fractional, huge, non-numbers', () => {
+  const bad = [-1, NaN, 1.5, Infinity, 2 ** 60, '100', true, 10n];
+  for (const v of bad) {
+    for (const args of [[v], [0, v], [0, 0, v]]) {
+      const e = thrown(() => new Create(fresh(), ...args));
+      assert.instance(e, RangeError);
+      assert.match(e.message, /must be a non-negative integer/);
+    }
+    const e = thrown(() => SharedMap.create(fresh(), { fileSize: v }));
+    assert.instance(e, RangeError);
+    assert.match(e.message, /fileSize/);
+  }
+  assert.match(thrown(() => new Create(fresh(), { filesize: 10 })).message, /unknown option "filesize"/);
+  assert.match(thrown(() => SharedMap.create(fresh(), 'big')).message, /options must be an object/);
+  // A max size smaller than the file needs is the library's E_INVAL, naming the file.
+  const file = fresh();
+  const e = thrown(() => new Create(file, 0, 0, 100));
+  assert.instance(e, MmapObjError);
+  assert.is(e.codeName, 'MMAPOBJ_E_INVAL');
+  assert.ok(e.message.includes(file), e.message);
+  // Sizes that are fine: the old positional form and the options form.
+  new Create(fresh(), 500000, 300).close();
+  new Create(fresh(), { fileSize: 500000, buckets: 300, maxFileSize: 1 << 30 }).close();
+  new Create(fresh(), undefined, 300).close();
+});
+
+test('SharedMap key types', () => {
+  const w = SharedMap.create(fresh());
+  w.set('k', 'v');
+  for (const key of [1, undefined, null, Symbol('s'), {}, ['k'], Buffer.from('k'), 1n, true]) {
+    for (const op of ['get', 'has', 'delete']) {
+      const e = thrown(() => w[op](key));
+      assert.instance(e, TypeError);
+      assert.match(e.message, /keys must be strings/);
+    }
+    assert.match(thrown(() => w.set(key, 1)).message, /keys must be strings/);
+  }
+  assert.equal([...w], [['k', 'v']]);
+  w.close();
+});
+
+test('huge and odd keys', () => {
+  const w = SharedMap.create(fresh());
+  const huge = 'h'.repeat(4 << 20);
+  w.set(huge, 'huge key');
+  assert.is(w.get(huge), 'huge key');
+  assert.is(w.get(huge.slice(1)), undefined);
+  w.close();
+});
+
+test('a write that would pass maxFileSize: "File grew too large.", nothing lost, still usable', () => {
+  const file = fresh();
+  const o = new Create(file, { maxFileSize: 1 << 20 });
+  o.small = 'kept';
+  const e = thrown(() => {
+    o.big = 'x'.repeat(2 << 20);
+  });
+  assert.instance(e, MmapObjError);
+  assert.is(e.message, 'File grew too large.');
+  assert.is(e.codeName, 'MMAPOBJ_E_FULL');
+  assert.is(e.key, 'big');
+  assert.is(o.big, undefined);
+  assert.is(o.small, 'kept');
+  o.after = 'still writable';
+  o.close();
+  const r = new Open(file);
+  assert.equal({ ...r }, { small: 'kept', after: 'still writable' });
+  r.close();
+});
+
+test('a second writer on the same file is refused, naming the file', () => {
+  const file = fresh();
+  const a = new Create(file);
+  a.x = 1;
+  const e = thrown(() => new Create(file));
+  assert.is(e.codeName, 'MMAPOBJ_E_LOCKED');
+  assert.ok(e.message.includes(file), e.message);
+  assert.is(a.x, 1);
+  a.close();
+  const b = new Create(file);
+  assert.is(b.x, 1, 'Create on an existing file keeps its data');
+  b.close();
+});
+
+test('every operation after close throws the mmap-object text; the file keeps its data', () => {
+  const file = fresh();
+  const o = new Create(file);
+  o.a = 'A';
+  o.n = 1;
+  const m = SharedMap.create(fresh());
+  o.close();
+  m.close();
+  const R = 'Cannot read from closed object.';
+  const W = 'Cannot write to closed object.';
+  const D = 'Cannot delete from closed object.';
+  assert.is(thrown(() => o.a).message, R);
+  assert.is(thrown(() => 'a' in o).message, R);
+  assert.is(thrown(() => Object.keys(o)).message, R);
+  assert.is(thrown(() => [...o]).message, R);
+  assert.is(thrown(() => JSON.stringify(o)).message, R);
+  assert.is(thrown(() => o.get_size()).message, R);
+  assert.is(thrown(() => o.isData('a')).message, R);
+  assert.is(
+    thrown(() => {
+      o.a = 'x';
+    }).message,
+    W
+  );
+  assert.is(
+    thrown(() => {
+      delete o.a;
+    }).message,
+    D
+  );
+  assert.is(thrown(() => o.close()).message, 'Attempted to close a closed object.');
+  assert.is(o.isClosed(), true);
+  assert.type(o.toString, 'function', 'Object.prototype members stay reachable');
+  assert.is(thrown(() => m.get('a')).message, R);
+  assert.is(thrown(() => m.has('a')).message, R);
+  assert.is(thrown(() => m.size).message, R);
+  assert.is(thrown(() => m.set('a', 1)).message, W);
+  assert.is(thrown(() => m.delete('a')).message, D);
+  assert.is(thrown(() => m.stats()).message, R);
+  const e = thrown(() => m.get('a'));
+  assert.instance(e, MmapObjError);
+  assert.is(e.codeName, 'MMAPOBJ_E_CLOSED');
+  m.close(); // idempotent for SharedMap
+  const r = new Open(file);
+  assert.equal({ ...r }, { a: 'A', n: 1 });
+  r.close();
+});
+
+test('read-only handle: writes throw, nothing changes', () => {
+  const file = fresh();
+  const w = SharedMap.create(file);
+  w.set('k', 'v');
+  const r = SharedMap.open(file);
+  let e = thrown(() => r.set('k', 'x'));
+  assert.is(e.message, 'Read-only object.');
+  assert.is(e.codeName, 'MMAPOBJ_E_READONLY');
+  e = thrown(() => r.delete('k'));
+  assert.is(e.message, 'Cannot delete from read-only object.');
+  e = thrown(() => r.clear());
+  assert.is(e.message, 'Cannot delete from read-only object.');
+  assert.is(r.get('k'), 'v');
+  r.close();
+  w.close();
+});
+
+test('bad callbacks', () => {
+  const m = SharedMap.create(fresh());
+  assert.match(thrown(() => m.close('not a function')).message, /callback must be a function/);
+  assert.match(thrown(() => m.forEach(null)).message, /not a function/);
+  m.close();
+});
+
+test('methods called on the wrong object', () => {
+  const e = thrown(() => Create.prototype.isOpen.call({}));
+  assert.instance(e, TypeError);
+  assert.match(e.message, /must be called on a Create or Open object/);
+  assert.match(thrown(() => new SharedMap()).message, /SharedMap.create/);
+});
+
+test.run();

@@ -1,0 +1,170 @@
+'use strict';
+// Iteration: the Map protocol of SharedMap (keys/values/entries/forEach/Symbol.iterator), batches
+// larger than one buffer, values larger than the buffer, early exit, writes during iteration.
+const { suite } = require('uvu');
+const assert = require('uvu/assert');
+const path = require('path');
+const { SharedMap, Create, Open } = require('../..');
+const { tempDir, cleanup, thrown } = require('./helpers');
+
+const test = suite('iteration');
+let dir;
+let n = 0;
+const fresh = () => path.join(dir, `i${n++}`);
+
+test.before(() => {
+  dir = tempDir('iter');
+});
+test.after(() => cleanup(dir));
+
+function build(count, valueOf = (i) => `value-${i}`) {
+  const file = fresh();
+  const w = SharedMap.create(file, { buckets: count });
+  const expected = new Map();
+  for (let i = 0; i < count; i++) {
+    const v = valueOf(i);
+    w.set(`key:${i}`, v);
+    expected.set(`key:${i}`, v);
+  }
+  return { file, w, expected };
+}
+
+test('empty map iterates nothing', () => {
+  const w = SharedMap.create(fresh());
+  assert.equal([...w], []);
+  assert.equal([...w.keys()], []);
+  assert.equal(w.keysArray(), []);
+  assert.is(w.size, 0);
+  let calls = 0;
+  w.forEach(() => calls++);
+  assert.is(calls, 0);
+  w.close();
+});
+
+test('keys/values/entries/forEach/iterator agree with what was written (many batches)', () => {
+  // ~40k entries of ~120 bytes: several times the 256 KiB batch buffer.
+  const { file, w, expected } = build(40000, (i) => (i % 3 === 0 ? i * 1.5 : `v${i}`.padEnd(100, '.')));
+  for (const m of [w, SharedMap.open(file)]) {
+    assert.is(m.size, expected.size);
+    const keys = [...m.keys()];
+    assert.is(keys.length, expected.size);
+    assert.is(new Set(keys).size, expected.size, 'each key once');
+    for (const k of keys) assert.ok(expected.has(k));
+    const entries = new Map(m.entries());
+    assert.equal(entries, expected);
+    assert.equal(new Map(m), expected);
+    const values = [...m.values()];
+    assert.is(values.length, expected.size);
+    const seen = new Map();
+    m.forEach(function (v, k, map) {
+      assert.is(map, m);
+      assert.is(this.tag, 'thisArg');
+      seen.set(k, v);
+    }, { tag: 'thisArg' });
+    assert.equal(seen, expected);
+    const { keys: ks, values: vs } = m.entriesArrays();
+    assert.is(ks.length, vs.length);
+    ks.forEach((k, i) => assert.is(vs[i], expected.get(k)));
+    if (m !== w) m.close();
+  }
+  w.close();
+});
+
+test('values larger than the batch buffer', () => {
+  const w = SharedMap.create(fresh());
+  const big = 'B'.repeat(3 << 20);
+  const bytes = Buffer.alloc(1 << 20, 7);
+  w.set('small', 's');
+  w.set('big', big);
+  w.set('bytes', bytes);
+  const m = new Map(w.entries());
+  assert.is(m.get('big'), big);
+  assert.ok(m.get('bytes').equals(bytes));
+  assert.is(m.get('small'), 's');
+  assert.equal(new Set(w.keys()), new Set(['small', 'big', 'bytes']));
+  w.close();
+});
+
+test('break out of for..of closes the iterator; the map closes fine afterwards', () => {
+  const { w } = build(5000);
+  let count = 0;
+  for (const [k] of w) {
+    assert.type(k, 'string');
+    if (++count === 10) break;
+  }
+  assert.is(count, 10);
+  const it = w.keys();
+  it.next();
+  assert.equal(it.return(), { value: undefined, done: true });
+  assert.equal(it.next(), { value: undefined, done: true });
+  // An iterator left half-way is closed by close().
+  const open = w.entries();
+  open.next();
+  w.close();
+  const e = thrown(() => {
+    for (let i = 0; i < 10000; i++) open.next();
+  });
+  assert.is(e.message, 'Cannot read from closed object.');
+});
+
+test('iterating a closed map throws', () => {
+  const w = SharedMap.create(fresh());
+  w.close();
+  for (const f of [() => w.keys(), () => [...w], () => w.forEach(() => {}), () => w.keysArray()]) {
+    assert.is(thrown(f).message, 'Cannot read from closed object.');
+  }
+});
+
+test('writes during iteration: keys present throughout are produced exactly once', () => {
+  const { w, expected } = build(20000);
+  const produced = new Map();
+  let i = 0;
+  for (const [k, v] of w) {
+    produced.set(k, (produced.get(k) || 0) + 1);
+    // Add new keys (forcing table growth) and delete added ones as we go.
+    w.set(`new:${i}`, i);
+    if (i % 2) w.delete(`new:${i - 1}`);
+    i++;
+    if (!k.startsWith('new:')) assert.is(v, expected.get(k));
+  }
+  for (const k of expected.keys()) assert.is(produced.get(k), 1, k);
+  for (const [k, c] of produced) assert.is(c, 1, `${k} produced once`);
+  w.close();
+});
+
+test('Proxy: Object.keys and for..of over many keys, on Create and Open', () => {
+  const { file, w, expected } = build(30000);
+  w.close();
+  const o = new Create(file);
+  const r = new Open(file);
+  for (const obj of [o, r]) {
+    const keys = Object.keys(obj);
+    assert.is(keys.length, expected.size);
+    assert.equal(new Set(keys), new Set(expected.keys()));
+    let count = 0;
+    for (const [k, v] of obj) {
+      assert.is(v, expected.get(k));
+      count++;
+    }
+    assert.is(count, expected.size);
+    const entries = Object.entries(obj);
+    assert.is(entries.length, expected.size);
+    for (const [k, v] of entries) assert.is(v, expected.get(k));
+  }
+  r.close();
+  o.close();
+});
+
+test('nested iteration over the same map', () => {
+  const { w } = build(300);
+  let pairs = 0;
+  for (const a of w.keys()) {
+    for (const b of w.keys()) {
+      if (a === b) pairs++;
+    }
+  }
+  assert.is(pairs, 300);
+  w.close();
+});
+
+test.run();

@@ -1,0 +1,236 @@
+'use strict';
+// Lifecycle: loading the library (resolution order, ABI check, errors listing what was tried),
+// close semantics (idempotent SharedMap, mmap-object's close-twice error, close(callback) off the
+// main thread), values outliving close, the finalizer safety net, reopening.
+const { suite } = require('uvu');
+const assert = require('uvu/assert');
+const fs = require('fs');
+const path = require('path');
+const { execFileSync, spawnSync } = require('child_process');
+const { SharedMap, Create, Open, library } = require('../..');
+const { ROOT, tempDir, cleanup, thrown, childEnv } = require('./helpers');
+
+const test = suite('lifecycle');
+let dir;
+let n = 0;
+const fresh = () => path.join(dir, `l${n++}`);
+const FIX = path.join(__dirname, 'fixtures');
+
+test.before(() => {
+  dir = tempDir('life');
+});
+test.after(() => cleanup(dir));
+
+function loadIn(env, script = path.join(FIX, 'load.js')) {
+  const out = execFileSync(process.execPath, [script], { env, encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+test('library: path, version, abi of the loaded file', () => {
+  assert.ok(path.isAbsolute(library.path));
+  assert.ok(fs.existsSync(library.path));
+  assert.match(path.basename(library.path), /^libmmapobj\.so/);
+  assert.match(library.version, /^\d+\.\d+\.\d+$/);
+  const header = fs.readFileSync(path.join(ROOT, 'csrc/include/mmapobj.h'), 'utf8');
+  assert.is(library.abi, Number(/#define MMAPOBJ_ABI_VERSION (\d+)/.exec(header)[1]));
+  const v = ['MAJOR', 'MINOR', 'PATCH'].map((p) => new RegExp(`#define MMAPOBJ_VERSION_${p} (\\d+)`).exec(header)[1]);
+  assert.is(library.version, v.join('.'));
+  assert.ok(Object.isFrozen(library));
+});
+
+test('MMAPOBJ_LIBRARY selects the file; a missing one is an error naming it', () => {
+  const r = loadIn({ ...process.env, MMAPOBJ_LIBRARY: library.path });
+  assert.ok(r.ok);
+  assert.is(r.library.path, fs.realpathSync(library.path));
+  const bad = path.join(dir, 'nope', 'libmmapobj.so.1');
+  const r2 = loadIn({ ...process.env, MMAPOBJ_LIBRARY: bad });
+  assert.not.ok(r2.ok);
+  assert.is(r2.code, 'ERR_MMAPOBJ_LOAD');
+  assert.ok(r2.message.includes(bad), r2.message);
+  assert.ok(r2.message.includes('MMAPOBJ_LIBRARY'), r2.message);
+});
+
+test('a library with another ABI version is refused, naming the file and the expected version', () => {
+  const so = path.join(dir, 'libfake.so');
+  execFileSync('cc', ['-shared', '-fPIC', '-o', so, path.join(FIX, 'fakeabi.c')]);
+  const r = loadIn({ ...process.env, MMAPOBJ_LIBRARY: so });
+  assert.not.ok(r.ok);
+  assert.is(r.code, 'ERR_MMAPOBJ_ABI');
+  assert.ok(r.message.includes(so), r.message);
+  assert.match(r.message, /ABI version 999/);
+  assert.match(r.message, new RegExp(`expects ABI version ${library.abi}`));
+});
+
+test('no library anywhere: the error lists every path tried', () => {
+  // A copy of the package's js/ without a build/ directory next to it.
+  const pkg = path.join(dir, 'pkg');
+  fs.mkdirSync(path.join(pkg, 'js'), { recursive: true });
+  for (const f of fs.readdirSync(path.join(ROOT, 'js'))) {
+    fs.copyFileSync(path.join(ROOT, 'js', f), path.join(pkg, 'js', f));
+  }
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(pkg, 'node_modules'));
+  const script = path.join(pkg, 'probe.js');
+  fs.writeFileSync(
+    script,
+    "try { const { library } = require('./js/index.js'); console.log(JSON.stringify({ ok: true, library })) }" +
+      ' catch (e) { console.log(JSON.stringify({ ok: false, message: e.message, code: e.code })) }'
+  );
+  const env = { ...process.env };
+  delete env.MMAPOBJ_LIBRARY;
+  // Keep the dynamic loader from finding an installed libmmapobj.so.1 for this probe.
+  env.LD_LIBRARY_PATH = '';
+  const r = loadIn(env, script);
+  if (r.ok) {
+    // A system-wide libmmapobj.so.1 is installed on this machine: the fallback found it.
+    assert.not.ok(r.library.path.startsWith(pkg), r.library.path);
+    return;
+  }
+  assert.is(r.code, 'ERR_MMAPOBJ_LOAD');
+  assert.ok(r.message.includes(path.join(pkg, 'build', 'libmmapobj.so.1')), r.message);
+  assert.ok(r.message.includes('libmmapobj.so.1 (system'), r.message);
+  assert.match(r.message, /npm rebuild mmapobj/);
+});
+
+test('SharedMap.close is idempotent; Proxy close twice throws mmap-object text', () => {
+  const m = SharedMap.create(fresh());
+  m.close();
+  m.close();
+  assert.is(m.closed, true);
+  const o = new Create(fresh());
+  o.close();
+  assert.is(thrown(() => o.close()).message, 'Attempted to close a closed object.');
+});
+
+test('close(callback): closed at once, callback(null) later, file usable afterwards', async () => {
+  const file = fresh();
+  const o = new Create(file);
+  for (let i = 0; i < 1000; i++) o[`k${i}`] = `v${i}`;
+  const err = await new Promise((resolve) => {
+    o.close(resolve);
+    // Marked closed before the callback runs: no lookup can race the close.
+    assert.is(o.isClosed(), true);
+    assert.is(thrown(() => o.k1).message, 'Cannot read from closed object.');
+  });
+  assert.is(err, null);
+  const r = new Open(file);
+  assert.is(r.k999, 'v999');
+  await new Promise((resolve, reject) => r.close((e) => (e ? reject(e) : resolve())));
+  // The writer lock was released by the async close.
+  const again = new Create(file);
+  assert.is(again.k0, 'v0');
+  again.close();
+  // Closing a closed Proxy with a callback reports the error to the callback.
+  const e2 = await new Promise((resolve) => again.close(resolve));
+  assert.is(e2.message, 'Attempted to close a closed object.');
+  // SharedMap: callback form on a closed map calls back with null.
+  const m = SharedMap.create(fresh());
+  m.close();
+  assert.is(await new Promise((resolve) => m.close(resolve)), null);
+});
+
+test('a closing writer shrinks the file when no reader has it open', () => {
+  const file = fresh();
+  const o = new Create(file, 4 << 20);
+  o.k = 'v';
+  assert.ok(fs.statSync(file).size >= 4 << 20);
+  o.close();
+  assert.ok(fs.statSync(file).size < 4 << 20, `size after close ${fs.statSync(file).size}`);
+});
+
+test('values handed out before close stay valid after close', () => {
+  const file = fresh();
+  const m = SharedMap.create(file);
+  m.set('s', 'string value');
+  m.set('b', Buffer.from('bytes value'));
+  m.set('nul', 'a\0b');
+  const s = m.get('s');
+  const b = m.get('b');
+  const nul = m.get('nul');
+  const entries = [...m];
+  m.close();
+  global.gc && global.gc();
+  assert.is(s, 'string value');
+  assert.is(b.toString(), 'bytes value');
+  assert.is(nul, 'a\0b');
+  assert.is(entries.length, 3);
+});
+
+test('a map dropped without close is closed by the garbage collector', () => {
+  const file = fresh();
+  const out = execFileSync(process.execPath, ['--expose-gc', path.join(FIX, 'finalize.js'), file], {
+    env: childEnv(),
+    encoding: 'utf8',
+  });
+  assert.is(out.trim(), 'reclaimed open');
+});
+
+test('Create on an existing file keeps its data; reopen many times', () => {
+  const file = fresh();
+  for (let round = 0; round < 20; round++) {
+    const o = new Create(file);
+    assert.is(Object.keys(o).length, round);
+    o[`r${round}`] = round;
+    o.close();
+  }
+  const r = SharedMap.open(file);
+  assert.is(r.size, 20);
+  assert.is(r.get('r19'), 19);
+  r.verify();
+  r.close();
+});
+
+test('a reader and a writer of the same file in one process; closing one leaves the other', () => {
+  const file = fresh();
+  const w = new Create(file);
+  const r = new Open(file);
+  const r2 = new Open(file);
+  w.k = 'v';
+  r2.close();
+  assert.is(r.k, 'v');
+  w.k2 = 'still the writer';
+  assert.is(r.k2, 'still the writer');
+  r.close();
+  w.k3 = 'after reader closed';
+  w.close();
+  const again = new Create(file);
+  assert.is(again.k3, 'after reader closed');
+  again.close();
+});
+
+test('flush, verify and stats', () => {
+  const m = SharedMap.create(fresh());
+  m.set('s', 'x').set('n', 1).set('b', Buffer.alloc(3));
+  m.flush();
+  assert.is(m.verify(), true);
+  const s = m.stats();
+  assert.is(s.count, 3);
+  assert.is(s.countString, 1);
+  assert.is(s.countNumber, 1);
+  assert.is(s.countBytes, 1);
+  assert.is(s.writable, true);
+  assert.is(s.writerPid, process.pid);
+  assert.is(m.fileFormatVersion(), `${s.formatMajor}.${s.formatMinor}`);
+  const r = SharedMap.open(m.path);
+  assert.is(r.stats().writable, false);
+  r.flush(); // a no-op on a reader
+  r.close();
+  m.close();
+});
+
+test('process exit with open maps is clean', () => {
+  const file = fresh();
+  const r = spawnSync(
+    process.execPath,
+    ['-e', `const {Create}=require(${JSON.stringify(ROOT)}); const o=new Create(${JSON.stringify(file)}); o.k='v'; o.close(()=>{}); const p=new Create(${JSON.stringify(file + '2')}); p.x=1;`],
+    { env: childEnv(), encoding: 'utf8' }
+  );
+  assert.is(r.status, 0, r.stderr);
+  const o = new Open(file);
+  assert.is(o.k, 'v');
+  o.close();
+  const p = new Create(file + '2');
+  assert.is(p.x, 1);
+  p.close();
+});
+
+test.run();
