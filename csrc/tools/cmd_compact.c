@@ -36,8 +36,9 @@ const struct tool_cmd cmd_compact = {
     "Refuses while another process has FILE open for writing, and keeps writers\n"
     "out while it works (it takes the writer lock without writing to FILE).\n"
     "Readers that have FILE open keep reading the old contents; they see the\n"
-    "compacted file when they reopen it. On any failure FILE is left as it was\n"
-    "and the temporary file is removed.\n"
+    "compacted file when they reopen it. FILE is verified first (as by 'mmapobj\n"
+    "verify') and a damaged FILE is not compacted. On any failure FILE is left as\n"
+    "it was and the temporary file is removed.\n"
     "\n"
     "Options:\n"
     "  -q, --quiet  no summary line\n"
@@ -140,6 +141,36 @@ static int take_writer_lock(struct compact *c)
     else
         tool_err("%s is open for writing by another process; close it there first", c->path);
     return EXIT_TEMPFAIL;
+}
+
+/* Reads the header's seq (offset 64, docs/FORMAT.md). Under the writer lock an odd
+ * value can only be the leftover of a writer that died while rewriting reused space;
+ * readers (ours included) would wait for it to turn even as long as someone holds
+ * the writer lock, which we do. Returns 1 odd, 0 even, -1 unreadable. */
+static int seq_is_odd(int fd)
+{
+    unsigned char b[8];
+    if (pread(fd, b, sizeof b, 64) != (ssize_t)sizeof b)
+        return -1;
+    return b[0] & 1; /* little-endian u64: bit 0 lives in byte 0 */
+}
+
+/* The last writer died in mid-write: let the library's writer open repair the file
+ * (it rebuilds the allocator state and makes seq even), then take the lock again. */
+static int repair_dead_writer(struct compact *c)
+{
+    close(c->lockfd);
+    c->lockfd = -1;
+    mmapobj_map *w = NULL;
+    int rc = mmapobj_create(c->path, 0, 0, 0, &w);
+    if (rc != MMAPOBJ_OK)
+        return tool_lib_fail(NULL, rc, c->path, ROLE_INPUT);
+    rc = mmapobj_close(&w);
+    if (rc != MMAPOBJ_OK)
+        return tool_lib_fail(NULL, rc, c->path, ROLE_INPUT);
+    tool_err("note: %s was left by a writer that died while writing; repaired it first",
+             c->path);
+    return 0;
 }
 
 static int same_file(const char *path, const struct stat *st)
@@ -306,6 +337,20 @@ static int run(int argc, char **argv)
     ex = take_writer_lock(c);
     if (ex)
         goto out;
+    int odd = seq_is_odd(c->lockfd);
+    if (odd == 1) {
+        ex = repair_dead_writer(c);
+        if (!ex)
+            ex = take_writer_lock(c);
+        if (ex)
+            goto out;
+        odd = seq_is_odd(c->lockfd);
+    }
+    if (odd == 1) { /* (a short header is reported by mmapobj_open below) */
+        tool_err("%s: a writer left it mid-write and repairing it did not help", c->path);
+        ex = EXIT_CORRUPT;
+        goto out;
+    }
     int rc = mmapobj_open(c->path, &c->m);
     if (rc != MMAPOBJ_OK) {
         ex = tool_lib_fail(NULL, rc, c->path, ROLE_INPUT);
@@ -320,6 +365,16 @@ static int run(int argc, char **argv)
     rc = mmapobj_stat(c->m, &s);
     if (rc != MMAPOBJ_OK) {
         ex = tool_lib_fail(c->m, rc, c->path, ROLE_INPUT);
+        goto out;
+    }
+    /* Replacing FILE with a copy that silently lost damaged pairs would be worse than
+     * not compacting: check FILE first (nothing writes it while we hold the lock). */
+    rc = mmapobj_verify(c->m);
+    if (rc != MMAPOBJ_OK) {
+        const char *detail = mmapobj_errmsg(c->m);
+        tool_err("%s is damaged, not compacting it: %s", c->path,
+                 *detail ? detail : mmapobj_strerror(rc));
+        ex = tool_exit_for(rc, ROLE_INPUT);
         goto out;
     }
     ex = make_temp(c);

@@ -145,7 +145,9 @@ static int run(int argc, char **argv)
         }
     }
 
-    int rc = mmapobj_create(path, 0, buckets, max_size, &w);
+    /* A new file starts at the default size unless the limit is lower. */
+    uint64_t initial = max_size && max_size < MMAPOBJ_DEFAULT_FILE_SIZE ? max_size : 0;
+    int rc = mmapobj_create(path, initial, buckets, max_size, &w);
     if (rc != MMAPOBJ_OK) {
         ex = tool_lib_fail(NULL, rc, path, ROLE_OUTPUT);
         goto out;

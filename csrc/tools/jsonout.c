@@ -92,14 +92,53 @@ const char *fmt_double(char buf[32], double d)
         return strcpy(buf, "NaN");
     if (isinf(d))
         return strcpy(buf, d > 0 ? "Infinity" : "-Infinity");
-    /* The C locale is in effect (the tool never calls setlocale), so '.' is the point. */
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, 32, "%.*g", prec, d);
-        double back = strtod(buf, NULL);
+    /* Fewest significant digits that read back to the same bits. The C locale is in
+     * effect (the tool never calls setlocale), so '.' is the decimal point. */
+    char e[40];
+    for (int prec = 0; prec <= 16; prec++) {
+        snprintf(e, sizeof e, "%.*e", prec, d);
+        double back = strtod(e, NULL);
         if (memcmp(&back, &d, sizeof d) == 0)
-            return buf;
+            break;
     }
-    return buf; /* %.17g always round-trips; not reached */
+    /* e is "[-]D[.DDD]e(+|-)XX": collect the digits and the exponent. */
+    char digits[24] = {0};
+    int nd = 0, o = 0;
+    const char *p = e;
+    if (*p == '-')
+        buf[o++] = *p++;
+    for (; *p && *p != 'e'; p++)
+        if (*p != '.')
+            digits[nd++] = *p;
+    int exp = atoi(p + 1);
+    /* Lay it out the way JavaScript's Number#toString does (plain notation for
+     * 1e-6 <= |d| < 1e21), so dumps look like JSON.stringify output; -0 stays "-0". */
+    if (exp >= -6 && exp < 21) {
+        if (exp >= 0) {
+            for (int k = 0; k <= exp || k < nd; k++) {
+                if (k == exp + 1)
+                    buf[o++] = '.';
+                buf[o++] = k < nd ? digits[k] : '0';
+            }
+        } else {
+            buf[o++] = '0';
+            buf[o++] = '.';
+            for (int k = 0; k < -exp - 1; k++)
+                buf[o++] = '0';
+            for (int k = 0; k < nd; k++)
+                buf[o++] = digits[k];
+        }
+        buf[o] = 0;
+    } else {
+        buf[o++] = digits[0];
+        if (nd > 1) {
+            buf[o++] = '.';
+            for (int k = 1; k < nd; k++)
+                buf[o++] = digits[k];
+        }
+        snprintf(buf + o, (size_t)(32 - o), "e%c%d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+    }
+    return buf;
 }
 
 static int write_member_bytes(FILE *f, const char *name, const char *name_b64, const void *p,

@@ -35,7 +35,7 @@ void progress_begin(struct progress *pg, int want, uint64_t total_bytes)
     memset(pg, 0, sizeof *pg);
     pg->enabled = want && isatty(STDERR_FILENO);
     pg->start = tool_now();
-    pg->last_draw = pg->start;
+    pg->last_draw = pg->start - 1; /* the first update draws at once */
     pg->total_bytes = total_bytes;
 }
 

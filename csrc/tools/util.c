@@ -112,24 +112,25 @@ int tool_print_help(const struct tool_cmd *cmd)
 int tool_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
                 const struct tool_cmd *cmd, int *status)
 {
+    /* A leading ':' makes getopt_long return ':' for a missing argument. */
+    char opts[64];
+    snprintf(opts, sizeof opts, ":%s", shortopts);
     opterr = 0;
-    int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+    int c = getopt_long(argc, argv, opts, longopts, NULL);
     if (c == 'h') {
         *status = tool_print_help(cmd);
         return -2;
     }
-    if (c == '?') {
-        if (optopt && strchr(shortopts, optopt) && optopt != '?')
-            *status = tool_usage_error("option '-%c' needs an argument", optopt);
-        else if (optopt)
-            *status = tool_usage_error("unknown option '-%c'", optopt);
-        else
-            *status = tool_usage_error("unknown option or missing argument: '%s'",
-                                       argv[optind - 1]);
-        return -2;
-    }
     if (c == ':') {
         *status = tool_usage_error("option '%s' needs an argument", argv[optind - 1]);
+        return -2;
+    }
+    if (c == '?') {
+        const char *arg = argv[optind - 1];
+        if (optopt && arg[0] == '-' && arg[1] != '-')
+            *status = tool_usage_error("unknown option '-%c'", optopt);
+        else
+            *status = tool_usage_error("unknown option '%s'", arg);
         return -2;
     }
     return c;

@@ -1,0 +1,565 @@
+#!/usr/bin/env bash
+# run-cli-tests.sh GROUP... - tests of the `mmapobj` command-line tool (docs/CLI.md).
+#
+# Environment (set by ctest, see csrc/tools/CMakeLists.txt):
+#   MMAPOBJ_CLI          the tool
+#   MMAPOBJ_CLI_HELPER   test/cli/cli_helper.c built: fixtures + independent checks
+#   MMAPOBJ_TEST_DIR     where to put temporary files (default /tmp)
+#   MMAPOBJ_CLI_WRAPPER  optional command prefix for the tool (e.g. valgrind ...)
+# Groups: usage stat get keys_dump load roundtrip verify compact progress (default: all).
+set -u
+
+T=${MMAPOBJ_CLI:?set MMAPOBJ_CLI to the mmapobj tool}
+H=${MMAPOBJ_CLI_HELPER:?set MMAPOBJ_CLI_HELPER to the cli_helper program}
+W=${MMAPOBJ_CLI_WRAPPER:-}
+base=${MMAPOBJ_TEST_DIR:-/tmp}
+mkdir -p "$base"
+D=$(mktemp -d "$base/cli.XXXXXX")
+FAILS=0
+CURRENT=""
+
+cleanup() {
+    if [ "$FAILS" -eq 0 ]; then rm -rf "$D"; else echo "(files kept in $D)"; fi
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL [$CURRENT]: $*" >&2
+    FAILS=$((FAILS + 1))
+}
+
+# cli ARGS...: runs the tool (through the wrapper, if any).
+cli() {
+    # shellcheck disable=SC2086
+    $W "$T" "$@"
+}
+
+# run WANT ARGS...: runs the tool with stdout in $D/out, stderr in $D/err and checks
+# the exit status. Extra stdin may be redirected by the caller.
+run() {
+    local want=$1
+    shift
+    cli "$@" >"$D/out" 2>"$D/err"
+    local rc=$?
+    if [ "$rc" -ne "$want" ]; then
+        fail "mmapobj $* exited $rc, wanted $want; stderr: $(head -c 600 "$D/err")"
+        return 1
+    fi
+    return 0
+}
+
+# has FILE TEXT: FILE contains the fixed string TEXT.
+has() {
+    grep -qF -- "$2" "$1" || fail "$1 lacks '$2'; it holds: $(head -c 600 "$1")"
+}
+hasnt() {
+    if grep -qF -- "$2" "$1"; then fail "$1 unexpectedly contains '$2'"; fi
+}
+same() {
+    cmp -s "$1" "$2" || fail "$1 and $2 differ: $(diff "$1" "$2" | head -20)"
+}
+size_of() { stat -c %s "$1"; }
+commas() { sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta' <<<"$1"; }
+
+# start_writer FILE: a helper process holding FILE as its writer; sets WPID (the
+# coprocess), WRITER_PID (the pid it reports), WIN (its stdin). stop_writer ends it.
+start_writer() {
+    local line
+    coproc WRCO { "$H" writer "$1"; }
+    WPID=$WRCO_PID
+    WIN=${WRCO[1]}
+    read -r line WRITER_PID <&"${WRCO[0]}"
+    [ "$line" = ready ] || fail "writer helper did not start on $1"
+}
+stop_writer() {
+    eval "exec $WIN>&-"
+    wait "$WPID" || fail "writer helper failed"
+}
+# start_reader FILE: a helper process that opened FILE as a reader; ask QUESTION
+# sends a command and sets ANSWER; stop_reader ends it.
+start_reader() {
+    local line
+    coproc RDCO { "$H" hold "$1"; }
+    RPID=$RDCO_PID
+    RIN=${RDCO[1]}
+    ROUT=${RDCO[0]}
+    read -r line <&"$ROUT"
+    [ "$line" = ready ] || fail "reader helper did not start on $1"
+}
+ask() {
+    echo "$1" >&"$RIN"
+    read -r ANSWER <&"$ROUT"
+}
+stop_reader() {
+    echo quit >&"$RIN"
+    eval "exec $RIN>&-"
+    wait "$RPID" || fail "reader helper failed"
+}
+
+helper() {
+    "$H" "$@" || fail "cli_helper $* failed"
+}
+
+# ---------------------------------------------------------------------------------------
+test_usage() {
+    run 64 && true
+    has "$D/err" "missing command"
+    run 0 --help && has "$D/out" "Usage: mmapobj COMMAND"
+    for c in stat get keys dump load verify compact; do
+        has "$D/out" "  $c "
+    done
+    run 0 --version && has "$D/out" "mmapobj 1.0.0 (library 1.0.0, ABI 1, file format 1.0)"
+    for c in stat get keys dump load verify compact; do
+        run 0 "$c" --help && has "$D/out" "Usage: mmapobj $c"
+        has "$D/out" "Exit status"
+        run 0 help "$c" && has "$D/out" "Usage: mmapobj $c"
+        run 0 "$c" -h && has "$D/out" "Usage: mmapobj $c"
+    done
+    run 64 frobnicate x && has "$D/err" "unknown command 'frobnicate'"
+    run 64 help frobnicate && has "$D/err" "unknown command 'frobnicate'"
+    run 64 --bogus && has "$D/err" "unknown option '--bogus'"
+    run 64 stat --bogus f && has "$D/err" "--bogus"
+    has "$D/err" "Try 'mmapobj stat --help'"
+    run 64 stat && has "$D/err" "missing FILE"
+    run 64 stat a b && has "$D/err" "too many arguments"
+    run 64 get f && has "$D/err" "expected FILE and KEY"
+    run 64 get --raw --json f k && has "$D/err" "exclude each other"
+    run 64 get -b f 'not base64!' && has "$D/err" "not valid base64"
+    run 64 keys && has "$D/err" "missing FILE"
+    run 64 dump a b && has "$D/err" "too many arguments"
+    run 64 load && has "$D/err" "missing FILE"
+    run 64 load --buckets lots f && has "$D/err" "--buckets"
+    run 64 load --max-size 0 f && has "$D/err" "--max-size"
+    run 64 load --max-size && has "$D/err" "needs an argument"
+    run 64 verify && has "$D/err" "missing FILE"
+    run 64 compact && has "$D/err" "missing FILE"
+    run 64 compact a b c && has "$D/err" "too many arguments"
+
+    # Files that cannot be opened, or are not mmapobj files.
+    for c in stat keys dump verify; do
+        run 66 "$c" "$D/missing.mo" && has "$D/err" "$D/missing.mo"
+    done
+    run 66 get "$D/missing.mo" k && has "$D/err" "$D/missing.mo"
+    run 66 compact "$D/missing.mo" && has "$D/err" "$D/missing.mo"
+    run 66 stat "$D" && true
+    echo "this is not a map" >"$D/text.mo"
+    for c in stat keys dump verify; do
+        run 2 "$c" "$D/text.mo" && has "$D/err" "$D/text.mo"
+    done
+    : >"$D/empty.mo"
+    run 2 stat "$D/empty.mo" && has "$D/err" "$D/empty.mo"
+    run 2 compact "$D/text.mo" && has "$D/err" "$D/text.mo"
+    same "$D/text.mo" <(echo "this is not a map")
+    run 73 load "$D/no/such/dir/f.mo" </dev/null && has "$D/err" "$D/no/such/dir/f.mo"
+    run 66 load "$D/f.mo" "$D/missing.jsonl" && has "$D/err" "$D/missing.jsonl"
+}
+
+# ---------------------------------------------------------------------------------------
+test_stat() {
+    local f=$D/s.mo
+    helper fill "$f" 1000
+    read -r ns nn nb <<<"$("$H" kinds 1000)"
+    run 0 stat "$f"
+    has "$D/out" "format:          1.0"
+    has "$D/out" "keys:            1,000"
+    has "$D/out" "  strings:       $ns"
+    has "$D/out" "  numbers:       $nn"
+    has "$D/out" "  bytes:         $nb"
+    has "$D/out" "file size:       $(commas "$(size_of "$f")") bytes"
+    has "$D/out" "writer:          none"
+    run 0 stat --json "$f"
+    has "$D/out" "\"count\":1000,\"count_string\":$ns,\"count_number\":$nn,\"count_bytes\":$nb"
+    has "$D/out" "\"file_size\":$(size_of "$f"),"
+    has "$D/out" "\"format_major\":1,\"format_minor\":0"
+    has "$D/out" "\"writer_locked\":false,\"writer_pid\":null}"
+    node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
+             if (s.bucket_count < 1000 || Math.abs(s.load_factor - 1000/s.bucket_count) > 1e-9
+                 || s.used_bytes > s.file_size) process.exit(1)' "$D/out" ||
+        fail "stat --json: not JSON or inconsistent: $(cat "$D/out")"
+
+    # A writer holding the file shows up with its pid; stat does not disturb it.
+    start_writer "$f"
+    run 0 stat "$f" && has "$D/out" "writer:          held by pid $WRITER_PID"
+    run 0 stat --json "$f" && has "$D/out" "\"writer_locked\":true,\"writer_pid\":$WRITER_PID}"
+    stop_writer
+    run 0 stat "$f" && has "$D/out" "writer:          none"
+}
+
+# ---------------------------------------------------------------------------------------
+test_get() {
+    local f=$D/g.mo
+    helper sample "$f"
+    run 0 get "$f" greeting && same "$D/out" <(printf 'hello, world\n')
+    run 0 get --raw "$f" greeting && same "$D/out" <(printf 'hello, world')
+    run 0 get "$f" pi && same "$D/out" <(printf '3.141592653589793\n')
+    run 0 get "$f" tenth && same "$D/out" <(printf '0.1\n')
+    run 0 get "$f" negzero && same "$D/out" <(printf -- '-0\n')
+    run 0 get "$f" nan && same "$D/out" <(printf 'NaN\n')
+    run 0 get "$f" inf && same "$D/out" <(printf 'Infinity\n')
+    run 0 get "$f" ninf && same "$D/out" <(printf -- '-Infinity\n')
+    run 0 get "$f" tiny && same "$D/out" <(printf '5e-324\n')
+    run 0 get "$f" big && same "$D/out" <(printf '1e+21\n')
+    run 0 get "$f" int && same "$D/out" <(printf '42\n')
+    run 0 get -r "$f" int && same "$D/out" <(printf '42')
+    run 0 get "$f" blob && same "$D/out" <(printf 'AAEC//4=\n')
+    run 0 get --raw "$f" blob && same "$D/out" <(printf '\000\001\002\377\376')
+    run 0 get "$f" empty-bytes && same "$D/out" <(printf '\n')
+    run 0 get "$f" empty-string && same "$D/out" <(printf '\n')
+    run 0 get "$f" '' && same "$D/out" <(printf 'value of the empty key\n')
+    run 0 get "$f" unicode && same "$D/out" <(printf 'ключ ✓ 😀\n')
+    run 0 get -r "$f" badutf8 && same "$D/out" <(printf '\303\050')
+    # Keys a command line cannot carry, in base64: "nul\0key" and "\xff".
+    run 0 get --key-base64 "$f" "$(printf 'nul\000key' | base64)" &&
+        same "$D/out" <(printf 'a\000b\n')
+    run 0 get -b "$f" /w== && same "$D/out" <(printf '1\n')
+    run 0 get --json "$f" greeting && same "$D/out" <(printf '{"key":"greeting","string":"hello, world"}\n')
+    run 0 get --json "$f" nan && same "$D/out" <(printf '{"key":"nan","number":"NaN"}\n')
+    run 0 get -j -b "$f" /w== && same "$D/out" <(printf '{"key_base64":"/w==","number":1}\n')
+    # Absent keys: status 1, nothing on stdout or stderr.
+    run 1 get "$f" no-such-key && same "$D/out" /dev/null
+    same "$D/err" /dev/null
+    run 1 get "$f" nul && true
+    cli get "$f" greeting >/dev/full 2>"$D/err"
+    [ $? -eq 74 ] || fail "get to /dev/full should exit 74"
+    has "$D/err" "writing standard output"
+}
+
+# ---------------------------------------------------------------------------------------
+SAMPLE_DUMP='{"key":"greeting","string":"hello, world"}
+{"key":"pi","number":3.141592653589793}
+{"key":"tenth","number":0.1}
+{"key":"negzero","number":-0}
+{"key":"nan","number":"NaN"}
+{"key":"inf","number":"Infinity"}
+{"key":"ninf","number":"-Infinity"}
+{"key":"tiny","number":5e-324}
+{"key":"big","number":1e+21}
+{"key":"int","number":42}
+{"key":"blob","bytes":"AAEC//4="}
+{"key":"empty-bytes","bytes":""}
+{"key":"empty-string","string":""}
+{"key":"","string":"value of the empty key"}
+{"key":"nul\u0000key","string":"a\u0000b"}
+{"key":"unicode","string":"ключ ✓ 😀"}
+{"key":"badutf8","string_base64":"wyg="}
+{"key":"esc","string":"\"\\\n\r\t\b\f\u0001/"}
+{"key_base64":"/w==","number":1}'
+
+test_keys_dump() {
+    local f=$D/d.mo
+    helper sample "$f"
+    printf '%s\n' "$SAMPLE_DUMP" | LC_ALL=C sort >"$D/want"
+    run 0 dump "$f" && LC_ALL=C sort "$D/out" >"$D/got" && same "$D/got" "$D/want"
+    same "$D/err" /dev/null
+    # The same lines parse as JSON, and decode to what the helper stored.
+    node -e '
+      const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n");
+      const m = new Map(lines.map((l) => { const o = JSON.parse(l); return [o.key ?? o.key_base64, o]; }));
+      const ok = m.get("nul\0key").string === "a\0b" && m.get("unicode").string === "ключ ✓ 😀" &&
+        m.get("esc").string === "\"\\\n\r\t\b\f\u0001/" && Object.is(m.get("negzero").number, -0) &&
+        Buffer.from(m.get("blob").bytes, "base64").equals(Buffer.from([0, 1, 2, 255, 254])) &&
+        m.get("").string === "value of the empty key" && m.get("tiny").number === 5e-324;
+      process.exit(ok ? 0 : 1)' "$D/out" || fail "dump output does not decode to the stored pairs"
+
+    sed -E 's/^(\{"key(_base64)?":"([^"\\]|\\.)*")(,.*)?\}$/\1}/' "$D/want" | LC_ALL=C sort >"$D/wantkeys"
+    run 0 keys "$f" && LC_ALL=C sort "$D/out" >"$D/got" && same "$D/got" "$D/wantkeys"
+    [ "$(wc -l <"$D/got")" -eq 19 ] || fail "keys printed $(wc -l <"$D/got") lines, wanted 19"
+
+    # An empty map dumps nothing.
+    cli load -q "$D/e2.mo" </dev/null || fail "load of empty input"
+    run 0 dump "$D/e2.mo" && same "$D/out" /dev/null
+    run 0 keys "$D/e2.mo" && same "$D/out" /dev/null
+
+    # Output errors are reported, not ignored.
+    helper fill "$D/big.mo" 20000
+    cli dump "$D/big.mo" >/dev/full 2>"$D/err"
+    [ $? -eq 74 ] || fail "dump to /dev/full should exit 74"
+    has "$D/err" "writing standard output"
+    # Streaming: a consumer that stops early ends the dump (SIGPIPE), it does not hang.
+    local first
+    first=$(cli dump "$D/big.mo" | head -n 1)
+    case $first in '{"key'*) ;; *) fail "dump | head gave '$first'" ;; esac
+    # A dump taken while a writer holds the file sees every pair.
+    start_writer "$D/big.mo"
+    run 0 dump "$D/big.mo" && [ "$(wc -l <"$D/out")" -eq 20000 ] ||
+        fail "dump under a live writer: $(wc -l <"$D/out") lines"
+    stop_writer
+}
+
+# ---------------------------------------------------------------------------------------
+test_load() {
+    local f=$D/l.mo
+    # Whitespace, CRLF, blank lines, every escape, surrogate pairs, base64 forms.
+    cat >"$D/in.jsonl" <<'EOF'
+{"key":"a","string":"x"}
+  { "string" : "reordered" , "key" : "b" }  
+
+{"key":"c\u00e9\ud83d\ude00","string":"\u0041\/\"\\\b\f\n\r\t\u0000"}
+{"key":"n1","number":-12.5e-3}
+{"key":"n2","number":"-Infinity"}
+{"key":"n3","number":0}
+{"key":"n4","number":1E+2}
+{"key_base64":"AP8=","bytes":""}
+{"key":"s64","string_base64":"wyg="}
+{"key":"dup","string":"first"}
+{"key":"dup","string":"second"}
+EOF
+    printf '{"key":"crlf","number":7}\r\n{"key":"last","string":"no newline at the end"}' >>"$D/in.jsonl"
+    run 0 load "$f" "$D/in.jsonl"
+    has "$D/err" "stored 13 pairs from $D/in.jsonl (12 new, 1 replaced)"
+    has "$D/err" "it holds 12 keys"
+    hasnt "$D/err" $'\033'
+    run 0 get "$f" b && same "$D/out" <(printf 'reordered\n')
+    run 0 get -r "$f" "cé😀" && same "$D/out" <(printf 'A/"\\\b\f\n\r\t\000')
+    run 0 get "$f" n1 && same "$D/out" <(printf -- '-0.0125\n')
+    run 0 get "$f" n2 && same "$D/out" <(printf -- '-Infinity\n')
+    run 0 get "$f" n4 && same "$D/out" <(printf '100\n')
+    run 0 get -j -b "$f" AP8= && same "$D/out" <(printf '{"key_base64":"AP8=","bytes":""}\n')
+    run 0 get -r "$f" s64 && same "$D/out" <(printf '\303\050')
+    run 0 get "$f" dup && same "$D/out" <(printf 'second\n')
+    run 0 get "$f" crlf && same "$D/out" <(printf '7\n')
+    run 0 get "$f" last && same "$D/out" <(printf 'no newline at the end\n')
+    run 0 verify -q "$f"
+
+    # Loading again from stdin: everything is a replacement. -q is silent.
+    run 0 load "$f" <"$D/in.jsonl" && has "$D/err" "from <stdin> (0 new, 13 replaced)"
+    run 0 load -q "$f" - <"$D/in.jsonl" && same "$D/err" /dev/null
+
+    # Malformed lines: status 65, the message gives input:line:column, and the lines
+    # before the bad one are stored (and said so).
+    local bad
+    while IFS='|' read -r bad where what; do
+        rm -f "$D/m.mo"
+        printf '{"key":"ok","number":1}\n%s\n{"key":"after","number":2}\n' "$bad" >"$D/bad.jsonl"
+        run 65 load "$D/m.mo" "$D/bad.jsonl" || { echo "  (input line: $bad)" >&2; continue; }
+        has "$D/err" "$D/bad.jsonl:2:$where: $what"
+        has "$D/err" "stored 1 pairs"
+        cli get "$D/m.mo" ok >/dev/null || fail "pair before the bad line not stored ($bad)"
+        cli get "$D/m.mo" after >/dev/null && fail "pair after the bad line stored ($bad)"
+    done <<'EOF'
+[1]|1|expected '{'
+{}|2|empty object
+{"key":"k"}|1|record has no value member
+{"string":"v"}|1|record has no "key"
+{"key":"k","string":"v","number":1}|25|more than one value member
+{"key":"k","key":"j","string":"v"}|12|more than one key member
+{"key":"k","value":1}|12|unknown member
+{"key":"k","string":"v",}|25|expected a member name
+{"key":"k","string":"v"} x|26|unexpected text
+{"key":"k","string":"v"|24|expected ',' or '}'
+{"key":"k" "string":"v"}|12|expected ',' or '}'
+{"key":"k","string":'v'}|21|expected a string
+{"key":"k","number":01}|21|malformed number
+{"key":"k","number":1.}|23|expected a digit after '.'
+{"key":"k","number":+1}|21|expected a number
+{"key":"k","number":.5}|21|expected a number
+{"key":"k","number":1e}|23|expected a digit in the exponent
+{"key":"k","number":NaN}|21|expected a number
+{"key":"k","number":"nan"}|21|a number in quotes must be
+{"key":"k","number":1e999}|21|number out of the range
+{"key":"k","number":0x10}|21|malformed number
+{"key":"k","bytes":"AAE"}|20|bad base64
+{"key":"k","bytes":"AA=A"}|20|bad base64
+{"key":"k","bytes":"AB=="}|20|bad base64
+{"key":"k","string":"\x"}|22|bad escape
+{"key":"k","string":"\u12"}|26|bad hex digit
+{"key":"k","string":"\ud800"}|22|high surrogate
+{"key":"k","string":"\udc00x"}|22|lone low surrogate
+{"key":"k","string":"tab	inside"}|25|unescaped control character 0x09
+{"key":"k","string":"unterminated}|21|unterminated string
+EOF
+    # Invalid UTF-8 and a raw NUL inside a JSON string.
+    rm -f "$D/m.mo"
+    printf '{"key":"ok","number":1}\n{"key":"k\377","string":"v"}\n' >"$D/bad.jsonl"
+    run 65 load "$D/m.mo" "$D/bad.jsonl" && has "$D/err" "bad.jsonl:2:10: string is not valid UTF-8"
+    printf '{"key":"ok","number":1}\n{"key":"k\000","string":"v"}\n' >"$D/bad.jsonl"
+    run 65 load "$D/m.mo" "$D/bad.jsonl" && has "$D/err" "bad.jsonl:2:10: unescaped control character 0x00"
+
+    # A writer holds the file: load refuses with 75 and changes nothing.
+    start_writer "$f"
+    run 75 load "$f" "$D/in.jsonl" && has "$D/err" "$f"
+    stop_writer
+
+    # The size limit: E_FULL is an I/O-class failure (74) naming the file.
+    rm -f "$D/small.mo"
+    awk 'BEGIN { for (i = 0; i < 20000; i++) printf "{\"key\":\"key%d\",\"string\":\"%0200d\"}\n", i, i }' >"$D/many.jsonl"
+    run 74 load --max-size 1M "$D/small.mo" "$D/many.jsonl" && has "$D/err" "$D/small.mo"
+    has "$D/err" "many.jsonl:"
+    run 0 verify -q "$D/small.mo"
+    # --buckets pre-sizes a new file's table.
+    rm -f "$D/pre.mo"
+    run 0 load -q --buckets 100000 "$D/pre.mo" "$D/many.jsonl"
+    run 0 stat --json "$D/pre.mo" && has "$D/out" '"bucket_count":131072,'
+}
+
+# ---------------------------------------------------------------------------------------
+test_roundtrip() {
+    local n=100000
+    helper fill "$D/a.mo" $n
+    run 0 dump "$D/a.mo" && mv "$D/out" "$D/a.jsonl"
+    [ "$(wc -l <"$D/a.jsonl")" -eq $n ] || fail "dump wrote $(wc -l <"$D/a.jsonl") lines"
+    run 0 load "$D/b.mo" "$D/a.jsonl" && has "$D/err" "stored 100,000 pairs"
+    # The loaded file holds exactly the generated pairs (checked through the library),
+    helper check "$D/b.mo" $n
+    # and dumps to the same pairs.
+    run 0 dump "$D/b.mo" && mv "$D/out" "$D/b.jsonl"
+    LC_ALL=C sort "$D/a.jsonl" >"$D/a.sorted"
+    LC_ALL=C sort "$D/b.jsonl" >"$D/b.sorted"
+    same "$D/a.sorted" "$D/b.sorted"
+    # Every kind of tricky content is in there.
+    for pat in '"key":""' '\u0000' '"key_base64":' '"string_base64":' '"number":"NaN"' \
+        '"number":"-Infinity"' '"number":-0}' '"number":5e-324}' '"bytes":""' 'ключ' '😀'; do
+        has "$D/a.sorted" "$pat"
+    done
+    run 0 keys "$D/b.mo" && [ "$(wc -l <"$D/out")" -eq $n ] || fail "keys count"
+    run 0 verify "$D/b.mo" && has "$D/out" "ok (100,000 keys"
+}
+
+# ---------------------------------------------------------------------------------------
+test_verify() {
+    helper fill "$D/v.mo" 5000
+    run 0 verify "$D/v.mo" && has "$D/out" "$D/v.mo: ok (5,000 keys, "
+    run 0 verify -q "$D/v.mo" && same "$D/out" /dev/null
+    local mode
+    for mode in record-kind record-klen number-vlen table-marker slot-range header-checksum; do
+        cp "$D/v.mo" "$D/c.mo"
+        helper corrupt "$D/c.mo" "$mode"
+        run 2 verify "$D/c.mo" || { echo "  (corruption: $mode)" >&2; continue; }
+        has "$D/err" "mmapobj verify: $D/c.mo: CORRUPT: "
+        # The message says where: an offset (a number) follows.
+        grep -qE 'offset [0-9]+|at [0-9]+|[0-9]{4,}' "$D/err" ||
+            [ "$mode" = header-checksum ] || fail "$mode: message gives no offset: $(cat "$D/err")"
+    done
+    # Several files: every one is reported, the status is the worst.
+    run 2 verify "$D/v.mo" "$D/c.mo" && has "$D/out" "$D/v.mo: ok" && has "$D/err" "$D/c.mo: CORRUPT"
+    run 66 verify "$D/c.mo" "$D/missing.mo" && true
+    # verify runs next to a live writer.
+    start_writer "$D/v.mo"
+    run 0 verify "$D/v.mo"
+    stop_writer
+}
+
+# ---------------------------------------------------------------------------------------
+test_compact() {
+    local f=$D/c.mo n=3000
+    helper overwrite "$f" $n 20
+    chmod 600 "$f"
+    local before after
+    before=$(size_of "$f")
+    run 0 dump "$f" && LC_ALL=C sort "$D/out" >"$D/before.sorted"
+    run 0 stat --json "$f" && has "$D/out" "\"count\":$n,"
+
+    # A reader that opened the old file before the compaction.
+    start_reader "$f"
+
+    run 0 compact "$f" && has "$D/out" "$f: compacted 3,000 keys: "
+    after=$(size_of "$f")
+    [ "$after" -lt $((before / 3)) ] || fail "compact: $before -> $after bytes is not a shrink"
+    [ "$(stat -c %a "$f")" = 600 ] || fail "compact lost the permission bits: $(stat -c %a "$f")"
+    ls -A "$D" | grep -q mmapobj-compact && fail "compact left a temporary directory"
+    run 0 verify "$f"
+    run 0 stat --json "$f" && has "$D/out" "\"count\":$n,"
+    has "$D/out" '"free_bytes":0,'
+    has "$D/out" '"bucket_count":4096,'
+    run 0 dump "$f" && LC_ALL=C sort "$D/out" >"$D/after.sorted"
+    same "$D/before.sorted" "$D/after.sorted"
+
+    # Change the new file; the old reader keeps reading the old contents.
+    helper set "$f" k5 changed-after-compact
+    run 0 get "$f" k5 && same "$D/out" <(printf 'changed-after-compact\n')
+    ask "get k5"
+    [ "$ANSWER" = final-5 ] || fail "old reader read '$ANSWER' for k5, wanted final-5"
+    ask "get k2999"
+    [ "$ANSWER" = final-2999 ] || fail "old reader read '$ANSWER' for k2999"
+    ask count
+    [ "$ANSWER" = $n ] || fail "old reader counts $ANSWER"
+    ask verify
+    case $ANSWER in MMAPOBJ_OK*) ;; *) fail "old reader's file fails verify: $ANSWER" ;; esac
+    stop_reader
+
+    # compact FILE OUT: OUT is new, FILE is untouched; an existing OUT is refused.
+    helper overwrite "$D/src.mo" 500 10
+    cp "$D/src.mo" "$D/src.copy"
+    run 0 compact "$D/src.mo" "$D/out.mo" && has "$D/out" "500 keys copied into $D/out.mo"
+    same "$D/src.mo" "$D/src.copy"
+    [ "$(size_of "$D/out.mo")" -lt "$(size_of "$D/src.mo")" ] || fail "OUT is not smaller"
+    run 0 verify -q "$D/out.mo"
+    cli dump "$D/src.mo" | LC_ALL=C sort >"$D/s1"
+    cli dump "$D/out.mo" | LC_ALL=C sort >"$D/s2"
+    same "$D/s1" "$D/s2"
+    cp "$D/out.mo" "$D/out.copy"
+    run 73 compact "$D/src.mo" "$D/out.mo" && has "$D/err" "$D/out.mo exists"
+    same "$D/out.mo" "$D/out.copy"
+
+    # Refuses while a writer holds FILE, names the writer, changes nothing.
+    cp "$D/src.mo" "$D/src.copy"
+    start_writer "$D/src.mo"
+    run 75 compact "$D/src.mo" && has "$D/err" "open for writing by process $WRITER_PID"
+    run 75 compact "$D/src.mo" "$D/out2.mo" && true
+    [ -e "$D/out2.mo" ] && fail "compact created OUT although a writer holds FILE"
+    stop_writer
+    # (the writer's own open/close may rewrite the header, so compare the pairs)
+    cli dump "$D/src.mo" | LC_ALL=C sort >"$D/s3"
+    same "$D/s1" "$D/s3"
+
+    # A damaged FILE is left alone, with no temporary files behind.
+    cp "$D/src.mo" "$D/bad.mo"
+    helper corrupt "$D/bad.mo" record-klen
+    cp "$D/bad.mo" "$D/bad.copy"
+    run 2 compact "$D/bad.mo" && has "$D/err" "$D/bad.mo"
+    same "$D/bad.mo" "$D/bad.copy"
+    ls -A "$D" | grep -q mmapobj-compact && fail "failed compact left a temporary directory"
+
+    # A file whose last writer died mid-write (seq left odd) is repaired, then compacted.
+    cp "$D/src.copy" "$D/odd.mo"
+    helper oddseq "$D/odd.mo"
+    run 0 compact "$D/odd.mo" && has "$D/err" "repaired it first"
+    run 0 verify -q "$D/odd.mo"
+    cli dump "$D/odd.mo" | LC_ALL=C sort >"$D/s4"
+    same "$D/s1" "$D/s4"
+}
+
+# ---------------------------------------------------------------------------------------
+# Progress on a terminal: run load under script(1), which gives it a pty as stderr.
+test_progress() {
+    command -v script >/dev/null || { fail "script(1) (bsdutils) is needed for this test"; return; }
+    helper fill "$D/p.mo" 20000
+    cli dump "$D/p.mo" >"$D/p.jsonl"
+    local cmd
+    printf -v cmd '%q ' $W "$T" load "$D/q.mo" "$D/p.jsonl"
+    script -qec "$cmd" /dev/null >"$D/tty.out" </dev/null || fail "load under a pty failed"
+    has "$D/tty.out" " pairs  "
+    has "$D/tty.out" "/s  ["
+    has "$D/tty.out" "ETA "
+    has "$D/tty.out" $'\033[K'
+    has "$D/tty.out" "stored 20,000 pairs"
+    # Input of unknown size (a pipe): count and rate, no percentage.
+    printf -v cmd '%q ' cat "$D/p.jsonl"
+    printf -v cmd '%s | ' "$cmd"
+    local cmd2
+    printf -v cmd2 '%q ' $W "$T" load "$D/r.mo"
+    script -qec "$cmd$cmd2" /dev/null >"$D/tty2.out" </dev/null || fail "piped load under a pty failed"
+    has "$D/tty2.out" "MiB read"
+    hasnt "$D/tty2.out" "ETA "
+    # --no-progress on a terminal: only the summary.
+    printf -v cmd '%q ' $W "$T" load --no-progress "$D/s.mo" "$D/p.jsonl"
+    script -qec "$cmd" /dev/null >"$D/tty3.out" </dev/null || fail "load --no-progress failed"
+    hasnt "$D/tty3.out" $'\033'
+    has "$D/tty3.out" "stored 20,000 pairs"
+    # Not a terminal: no progress drawing.
+    run 0 load "$D/t.mo" "$D/p.jsonl" && hasnt "$D/err" $'\r'
+}
+
+groups=("$@")
+[ ${#groups[@]} -eq 0 ] && groups=(usage stat get keys_dump load roundtrip verify compact progress)
+for g in "${groups[@]}"; do
+    CURRENT=$g
+    if ! declare -F "test_$g" >/dev/null; then
+        fail "no test group '$g'"
+        continue
+    fi
+    before=$FAILS
+    "test_$g"
+    if [ "$FAILS" -eq "$before" ]; then echo "ok - $g"; else echo "not ok - $g"; fi
+done
+[ "$FAILS" -eq 0 ]
