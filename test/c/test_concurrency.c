@@ -1,0 +1,525 @@
+/* test_concurrency.c - one forked writer and several forked readers on one file, at full speed.
+ *
+ * The writer applies a deterministic sequence of operations (relia.h): operation v on key k is a
+ * delete or a set of a value that names (k, v) and whose every byte follows from (k, v). Before
+ * each operation it publishes intent[k] = v in a shared anonymous mapping, and done[k] = v after
+ * the call returned. Readers (each with its own read-only handle, opened after fork) look keys up
+ * and iterate as fast as they can and check every value they see:
+ *   - it is exactly the value of some set (k, v) of that key (no torn, mixed or foreign value);
+ *   - v <= intent[k] read after the lookup (nothing from the future);
+ *   - v is not older than done[k] read before the lookup (no stale value after a confirmed set,
+ *     no resurrection after a confirmed delete), and a confirmed value is not missing;
+ *   - an iteration produces no key twice and every key that was present for the whole iteration.
+ * The file starts small and must grow to several times its initial size during the run.
+ * Knobs: MMAPOBJ_TEST_LONG=1 (minutes), MMAPOBJ_TEST_QUICK=1 (valgrind), MMAPOBJ_TEST_SECONDS=N,
+ * MMAPOBJ_TEST_READERS=N, MMAPOBJ_TEST_SEED=N. */
+#include <stdatomic.h>
+
+#include "relia.h"
+
+#define MAX_READERS 8
+#define MAX_KEYS 50000
+#define INIT_SIZE ((uint64_t)64 * 1024)
+#define MAX_SIZE ((uint64_t)1024 * 1024 * 1024)
+#define GROWTH 4 /* the file must reach GROWTH x its initial size */
+
+struct shared {
+    _Atomic uint32_t stop;          /* writer finished its operations */
+    _Atomic uint32_t writer_ready;  /* the file exists */
+    _Atomic uint32_t final_ready;   /* writer is quiescent, final_* are set */
+    _Atomic uint32_t readers_done;
+    _Atomic uint32_t next_new;      /* keys [0, next_new) have been touched */
+    _Atomic uint64_t final_file_size;
+    _Atomic uint64_t final_count;
+    _Atomic uint64_t writer_ops;
+    _Atomic uint64_t reads[MAX_READERS];      /* lookups checked */
+    _Atomic uint64_t iter_reads[MAX_READERS]; /* entries checked during iterations */
+    _Atomic uint64_t iterations[MAX_READERS];
+    _Atomic uint64_t dups[MAX_READERS];       /* keys changed during an iteration and produced twice */
+    _Atomic uint64_t max_size_seen[MAX_READERS];
+    _Atomic uint32_t intent[MAX_KEYS];
+    _Atomic uint32_t done[MAX_KEYS];
+};
+
+static struct shared *S;
+static const char *g_path;
+static uint64_t g_salt;
+static uint32_t g_nkeys;
+static double g_seconds;
+static int g_readers;
+
+#define MAX_EXTRA 65536
+
+static int is_set(uint32_t k, uint32_t v)
+{
+    return relia_op_of(k, v, g_salt, MAX_EXTRA).kind != RELIA_OP_DELETE;
+}
+
+/* ---- writer --------------------------------------------------------------------------------- */
+
+static int writer_main(void *arg)
+{
+    (void)arg;
+    mmapobj_map *w = NULL;
+    int rc = mmapobj_create(g_path, INIT_SIZE, 16, MAX_SIZE, &w);
+    if (rc != MMAPOBJ_OK) relia_fail("writer: create %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(NULL));
+    mmapobj_stats st;
+    CHECK_OK(w, mmapobj_stat(w, &st));
+    uint64_t init_size = st.file_size;
+    unsigned char *scratch = malloc(RELIA_SCRATCH);
+    uint32_t *ver = calloc(g_nkeys, sizeof *ver);
+    CHECK(scratch && ver);
+    atomic_store_explicit(&S->writer_ready, 1, memory_order_release);
+
+    relia_rng rng = {g_salt ^ 0x57524954ull};
+    uint32_t next_new = 0;
+    uint64_t ops = 0, cap = relia_long() ? 2000000000ull : 50000000ull;
+    double t0 = relia_now();
+    for (;;) {
+        if ((ops & 255) == 0) {
+            CHECK_OK(w, mmapobj_stat(w, &st));
+            if (relia_now() - t0 >= g_seconds && st.file_size >= GROWTH * init_size) break;
+            if (ops > cap)
+                relia_fail("writer: %" PRIu64 " ops and the file is only %" PRIu64 " bytes (initial %" PRIu64 ")",
+                           ops, st.file_size, init_size);
+        }
+        uint32_t k;
+        if (next_new < g_nkeys && (next_new < 16 || relia_below(&rng, 10) < 3)) {
+            k = next_new++;
+            atomic_store_explicit(&S->next_new, next_new, memory_order_release);
+        } else {
+            k = (uint32_t)relia_below(&rng, next_new);
+        }
+        uint32_t v = ++ver[k];
+        if (v > RELIA_VER_MAX) relia_fail("writer: version overflow on key %u", k);
+        atomic_store_explicit(&S->intent[k], v, memory_order_seq_cst);
+        rc = relia_apply(w, k, v, g_salt, MAX_EXTRA, scratch);
+        if (rc != MMAPOBJ_OK)
+            relia_fail("writer: op %u on key %u: %s: %s", v, k, mmapobj_code_name(rc), mmapobj_errmsg(w));
+        atomic_store_explicit(&S->done[k], v, memory_order_seq_cst);
+        ops++;
+    }
+    atomic_store_explicit(&S->writer_ops, ops, memory_order_relaxed);
+    CHECK_OK(w, mmapobj_stat(w, &st));
+    atomic_store_explicit(&S->final_file_size, st.file_size, memory_order_relaxed);
+    atomic_store_explicit(&S->final_count, st.count, memory_order_relaxed);
+    atomic_store_explicit(&S->stop, 1, memory_order_release);
+    atomic_store_explicit(&S->final_ready, 1, memory_order_release);
+    printf("writer: %" PRIu64 " ops, %u keys touched, file %" PRIu64 " -> %" PRIu64 " bytes, %" PRIu64
+           " live keys, %" PRIu64 " buckets\n",
+           ops, next_new, init_size, st.file_size, st.count, st.bucket_count);
+    /* Stay open (and quiescent) until the readers have done their final pass. */
+    while (atomic_load_explicit(&S->readers_done, memory_order_acquire) < (uint32_t)g_readers) usleep(1000);
+    rc = mmapobj_verify(w);
+    if (rc != MMAPOBJ_OK) relia_fail("writer: verify: %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(w));
+    CHECK_OK(w, mmapobj_close(&w));
+    free(scratch);
+    free(ver);
+    return 0;
+}
+
+/* ---- readers -------------------------------------------------------------------------------- */
+
+struct reader {
+    int id;
+    mmapobj_map *m;
+    unsigned char *scratch; /* expected values */
+    unsigned char *copy;    /* values fetched with mmapobj_copy_last / from batches */
+    size_t copy_cap;
+    unsigned char *batch;
+    size_t batch_cap;
+    uint32_t *snap;
+    unsigned char *seen;
+    uint64_t reads, iter_reads, iterations, dups;
+};
+
+#define RFAIL(r, ...)                                                                   \
+    do {                                                                                \
+        fprintf(stderr, "reader %d: ", (r)->id);                                        \
+        relia_fail(__VA_ARGS__);                                                        \
+    } while (0)
+
+/* Is there a delete among versions (lo, hi]? */
+static int delete_between(uint32_t k, uint32_t lo, uint32_t hi)
+{
+    for (uint32_t v = lo + 1; v <= hi; v++)
+        if (!is_set(k, v)) return 1;
+    return 0;
+}
+
+/* A value val was read for key k between done == d (before) and intent == i (after). */
+static void check_value(struct reader *r, uint32_t k, uint32_t d, uint32_t i, const mmapobj_value *val,
+                        const char *how)
+{
+    uint32_t ck, cv;
+    if (!relia_claim(val, &ck, &cv))
+        RFAIL(r, "%s key %u: unparseable value (kind %d, len %zu)", how, k, (int)val->kind, val->len);
+    if (ck != k) RFAIL(r, "%s key %u: foreign value of key %u version %u", how, k, ck, cv);
+    if (cv == 0 || cv > i)
+        RFAIL(r, "%s key %u: version %u never written (intent %u)", how, k, cv, i);
+    if (!relia_value_is(val, k, cv, g_salt, MAX_EXTRA, r->scratch))
+        RFAIL(r, "%s key %u: torn/mixed value claiming version %u (kind %d len %zu)", how, k, cv,
+              (int)val->kind, val->len);
+    if (d > 0 && (is_set(k, d) ? cv < d : cv <= d))
+        RFAIL(r, "%s key %u: stale version %u after version %u was confirmed", how, k, cv, d);
+}
+
+static void check_missing(struct reader *r, uint32_t k, uint32_t d, uint32_t i, const char *how)
+{
+    if (d > 0 && is_set(k, d) && !delete_between(k, d, i))
+        RFAIL(r, "%s key %u: missing although version %u was confirmed (intent %u)", how, k, d, i);
+}
+
+static void check_present(struct reader *r, uint32_t k, uint32_t d, uint32_t i, const char *how)
+{
+    uint32_t lo = d == 0 ? 1 : is_set(k, d) ? d : d + 1;
+    for (uint32_t v = lo; v <= i; v++)
+        if (is_set(k, v)) return;
+    RFAIL(r, "%s key %u: present but no set in versions [%u, %u]", how, k, lo, i);
+}
+
+static void ensure_copy(struct reader *r, size_t n)
+{
+    if (n + 1 <= r->copy_cap) return;
+    r->copy_cap = n + 1;
+    r->copy = realloc(r->copy, r->copy_cap);
+    CHECK(r->copy);
+}
+
+/* One lookup of key k by one of the lookup paths, checked. */
+static void lookup_one(struct reader *r, uint32_t k, unsigned how)
+{
+    char key[RELIA_KEY_MAX + 1];
+    size_t klen = relia_key(k, key);
+    key[klen] = 0;
+    uint32_t d = atomic_load_explicit(&S->done[k], memory_order_seq_cst);
+    mmapobj_value val;
+    int rc;
+    const char *name;
+    if (how == 0 || (how == 1 && relia_key_has_nul(k))) {
+        name = "get";
+        rc = mmapobj_get(r->m, key, klen, &val);
+    } else if (how == 1) {
+        name = "get_z";
+        const char *s = mmapobj_get_z(r->m, key);
+        const mmapobj_status *sb = mmapobj_status_block(r->m);
+        rc = sb->code;
+        memset(&val, 0, sizeof val);
+        val.kind = sb->kind;
+        if (s) {
+            if (rc != MMAPOBJ_OK || sb->kind != MMAPOBJ_KIND_STRING)
+                RFAIL(r, "get_z key %u: string returned but status code %d kind %d", k, rc, (int)sb->kind);
+            val.data = s;
+            val.len = sb->len;
+            if (strlen(s) != sb->len) RFAIL(r, "get_z key %u: strlen %zu != status len %" PRIu64, k, strlen(s), sb->len);
+        } else if (rc == MMAPOBJ_OK && sb->kind == MMAPOBJ_KIND_NUMBER) {
+            val.number = sb->number;
+        } else if (rc == MMAPOBJ_OK) {
+            ensure_copy(r, sb->len);
+            int64_t n = mmapobj_copy_last(r->m, r->copy, r->copy_cap);
+            if (n != (int64_t)sb->len) RFAIL(r, "copy_last key %u: %" PRId64 " != %" PRIu64, k, n, sb->len);
+            r->copy[n] = 0;
+            val.data = r->copy;
+            val.len = (size_t)n;
+        }
+    } else {
+        name = "has";
+        rc = mmapobj_has(r->m, key, klen);
+        uint32_t i = atomic_load_explicit(&S->intent[k], memory_order_seq_cst);
+        if (rc == 1) check_present(r, k, d, i, name);
+        else if (rc == 0) check_missing(r, k, d, i, name);
+        else RFAIL(r, "has key %u: %s: %s", k, mmapobj_code_name(rc), mmapobj_errmsg(r->m));
+        r->reads++;
+        return;
+    }
+    uint32_t i = atomic_load_explicit(&S->intent[k], memory_order_seq_cst);
+    if (rc == MMAPOBJ_OK) check_value(r, k, d, i, &val, name);
+    else if (rc == MMAPOBJ_NOTFOUND) check_missing(r, k, d, i, name);
+    else RFAIL(r, "%s key %u: %s: %s", name, k, mmapobj_code_name(rc), mmapobj_errmsg(r->m));
+    r->reads++;
+}
+
+/* After one produced entry (k, val) of an iteration that started with done snapshot snap. */
+static void iter_entry(struct reader *r, const void *key, size_t klen, const mmapobj_value *val, uint32_t nn,
+                       const char *how)
+{
+    uint32_t k;
+    if (!relia_parse_key(key, klen, &k) || k >= g_nkeys) RFAIL(r, "%s: foreign key of length %zu", how, klen);
+    uint32_t i = atomic_load_explicit(&S->intent[k], memory_order_seq_cst);
+    if (r->seen[k]) {
+        /* The contract allows a key changed during the iteration to show up again (deleted and
+         * set again into another slot); a key nobody touched must come exactly once. */
+        uint32_t before = k < nn ? r->snap[k] : 0;
+        if (i == before) RFAIL(r, "%s: key %u (untouched during the iteration, version %u) produced twice", how, k, i);
+        r->dups++;
+    }
+    r->seen[k] = 1;
+    check_value(r, k, k < nn ? r->snap[k] : 0, i, val, how);
+    r->iter_reads++;
+}
+
+static void iterate_once(struct reader *r, int batch)
+{
+    const char *how = batch ? "iter_batch" : "iter_next";
+    uint32_t nn = atomic_load_explicit(&S->next_new, memory_order_seq_cst);
+    for (uint32_t k = 0; k < nn; k++) r->snap[k] = atomic_load_explicit(&S->done[k], memory_order_seq_cst);
+    memset(r->seen, 0, g_nkeys);
+    mmapobj_iter *it = NULL;
+    int rc = mmapobj_iter_open(r->m, &it);
+    if (rc != MMAPOBJ_OK) RFAIL(r, "iter_open: %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(r->m));
+    uint64_t produced = 0;
+    for (;;) {
+        if (!batch) {
+            const void *key;
+            size_t klen;
+            mmapobj_value val;
+            rc = mmapobj_iter_next(it, &key, &klen, &val);
+            if (rc == 0) break;
+            if (rc != 1) RFAIL(r, "iter_next: %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(r->m));
+            iter_entry(r, key, klen, &val, nn, how);
+            produced++;
+        } else {
+            uint64_t need = 0;
+            rc = mmapobj_iter_batch(it, r->batch, r->batch_cap, 1, &need);
+            if (rc == MMAPOBJ_E_BUFSMALL) {
+                if (need <= r->batch_cap) RFAIL(r, "iter_batch: BUFSMALL but need %" PRIu64 " <= cap %zu", need, r->batch_cap);
+                r->batch_cap = (size_t)need;
+                r->batch = realloc(r->batch, r->batch_cap);
+                CHECK(r->batch);
+                continue;
+            }
+            if (rc < 0) RFAIL(r, "iter_batch: %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(r->m));
+            if (rc == 0) break;
+            const unsigned char *p = r->batch, *end = r->batch + r->batch_cap;
+            for (int e = 0; e < rc; e++) {
+                uint32_t kl, vl;
+                if (end - p < 4) RFAIL(r, "iter_batch: entry %d overruns the buffer", e);
+                memcpy(&kl, p, 4);
+                p += 4;
+                if ((size_t)(end - p) < (size_t)kl + 1) RFAIL(r, "iter_batch: key of entry %d overruns", e);
+                const unsigned char *key = p;
+                p += kl;
+                mmapobj_value val;
+                memset(&val, 0, sizeof val);
+                val.kind = *p++;
+                if (val.kind == MMAPOBJ_KIND_NUMBER) {
+                    if (end - p < 8) RFAIL(r, "iter_batch: number of entry %d overruns", e);
+                    memcpy(&val.number, p, 8);
+                    p += 8;
+                } else {
+                    if (end - p < 4) RFAIL(r, "iter_batch: length of entry %d overruns", e);
+                    memcpy(&vl, p, 4);
+                    p += 4;
+                    if ((size_t)(end - p) < vl) RFAIL(r, "iter_batch: value of entry %d overruns", e);
+                    ensure_copy(r, vl);
+                    memcpy(r->copy, p, vl);
+                    r->copy[vl] = 0;
+                    val.data = r->copy;
+                    val.len = vl;
+                    p += vl;
+                }
+                iter_entry(r, key, kl, &val, nn, how);
+                produced++;
+            }
+        }
+        if (produced > g_nkeys) RFAIL(r, "%s: produced more entries than keys exist", how);
+    }
+    mmapobj_iter_close(&it);
+    /* Every key present for the whole iteration must have been produced. */
+    for (uint32_t k = 0; k < nn; k++) {
+        uint32_t d = r->snap[k];
+        if (r->seen[k] || d == 0 || !is_set(k, d)) continue;
+        if (atomic_load_explicit(&S->intent[k], memory_order_seq_cst) == d)
+            RFAIL(r, "%s: key %u (version %u, untouched during the iteration) not produced", how, k, d);
+    }
+    r->iterations++;
+}
+
+/* After the writer stopped: everything must be exactly the writer's final state. */
+static void final_pass(struct reader *r)
+{
+    uint32_t nn = atomic_load_explicit(&S->next_new, memory_order_acquire);
+    uint64_t live = 0;
+    for (uint32_t k = 0; k < nn; k++) {
+        uint32_t d = atomic_load_explicit(&S->done[k], memory_order_acquire);
+        if (atomic_load_explicit(&S->intent[k], memory_order_acquire) != d) RFAIL(r, "final: key %u in flight", k);
+        char key[RELIA_KEY_MAX];
+        size_t klen = relia_key(k, key);
+        mmapobj_value val;
+        int rc = mmapobj_get(r->m, key, klen, &val);
+        if (is_set(k, d)) {
+            live++;
+            if (rc != MMAPOBJ_OK) RFAIL(r, "final: key %u version %u: %s", k, d, mmapobj_code_name(rc));
+            if (!relia_value_is(&val, k, d, g_salt, MAX_EXTRA, r->scratch))
+                RFAIL(r, "final: key %u does not hold version %u", k, d);
+        } else if (rc != MMAPOBJ_NOTFOUND) {
+            RFAIL(r, "final: deleted key %u (version %u) gives %s", k, d, mmapobj_code_name(rc));
+        }
+    }
+    if (live != atomic_load_explicit(&S->final_count, memory_order_relaxed))
+        RFAIL(r, "final: %" PRIu64 " live keys but the writer counts %" PRIu64, live,
+              (uint64_t)atomic_load_explicit(&S->final_count, memory_order_relaxed));
+    if ((uint64_t)mmapobj_count(r->m) != live)
+        RFAIL(r, "final: mmapobj_count %" PRId64 " != %" PRIu64, mmapobj_count(r->m), live);
+    iterate_once(r, 0);
+    uint64_t produced = 0;
+    for (uint32_t k = 0; k < g_nkeys; k++) produced += r->seen[k];
+    if (produced != live) RFAIL(r, "final: iteration produced %" PRIu64 " of %" PRIu64 " keys", produced, live);
+    mmapobj_stats st;
+    CHECK_OK(r->m, mmapobj_stat(r->m, &st));
+    if (st.file_size != atomic_load_explicit(&S->final_file_size, memory_order_relaxed))
+        RFAIL(r, "final: reader sees file_size %" PRIu64 ", writer %" PRIu64, st.file_size,
+              (uint64_t)atomic_load_explicit(&S->final_file_size, memory_order_relaxed));
+    int rc = mmapobj_verify(r->m);
+    if (rc != MMAPOBJ_OK) RFAIL(r, "final: verify: %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(r->m));
+}
+
+static int reader_main(void *arg)
+{
+    struct reader r;
+    memset(&r, 0, sizeof r);
+    r.id = (int)(intptr_t)arg;
+    r.scratch = malloc(RELIA_SCRATCH);
+    r.batch_cap = 16384;
+    r.batch = malloc(r.batch_cap);
+    r.snap = calloc(g_nkeys, sizeof *r.snap);
+    r.seen = calloc(g_nkeys, 1);
+    CHECK(r.scratch && r.batch && r.snap && r.seen);
+    int rc = mmapobj_open(g_path, &r.m);
+    if (rc != MMAPOBJ_OK) RFAIL(&r, "open: %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(NULL));
+    CHECK(mmapobj_is_writable(r.m) == 0);
+    relia_rng rng = {g_salt ^ (uint64_t)(r.id + 1) * 0x1234567ull};
+    uint64_t round = 0;
+    while (!atomic_load_explicit(&S->stop, memory_order_acquire)) {
+        if (round++ % 64 == 63) {
+            iterate_once(&r, (int)(round / 64) & 1);
+        } else {
+            uint32_t nn = atomic_load_explicit(&S->next_new, memory_order_acquire);
+            for (int j = 0; j < 64; j++) {
+                uint32_t k = (uint32_t)relia_below(&rng, (uint64_t)nn + 8);
+                if (k >= g_nkeys) k = g_nkeys - 1;
+                lookup_one(&r, k, (unsigned)relia_below(&rng, 3));
+            }
+            int64_t c = mmapobj_count(r.m);
+            if (c < 0 || c > (int64_t)g_nkeys) RFAIL(&r, "count %" PRId64 " out of range", c);
+        }
+        mmapobj_stats st;
+        CHECK_OK(r.m, mmapobj_stat(r.m, &st));
+        if (st.file_size > atomic_load_explicit(&S->max_size_seen[r.id], memory_order_relaxed))
+            atomic_store_explicit(&S->max_size_seen[r.id], st.file_size, memory_order_relaxed);
+        atomic_store_explicit(&S->reads[r.id], r.reads, memory_order_relaxed);
+        atomic_store_explicit(&S->iter_reads[r.id], r.iter_reads, memory_order_relaxed);
+    }
+    while (!atomic_load_explicit(&S->final_ready, memory_order_acquire)) usleep(1000);
+    final_pass(&r);
+    atomic_store_explicit(&S->reads[r.id], r.reads, memory_order_relaxed);
+    atomic_store_explicit(&S->iter_reads[r.id], r.iter_reads, memory_order_relaxed);
+    atomic_store_explicit(&S->iterations[r.id], r.iterations, memory_order_relaxed);
+    atomic_store_explicit(&S->dups[r.id], r.dups, memory_order_relaxed);
+    CHECK_OK(r.m, mmapobj_close(&r.m));
+    atomic_fetch_add_explicit(&S->readers_done, 1, memory_order_release);
+    free(r.scratch);
+    free(r.copy);
+    free(r.batch);
+    free(r.snap);
+    free(r.seen);
+    return 0;
+}
+
+/* ---- parent ---------------------------------------------------------------------------------- */
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    g_salt = relia_seed();
+    g_seconds = relia_long() ? 180.0 : relia_quick() ? 1.0 : 3.0;
+    g_seconds = (double)relia_env_long("MMAPOBJ_TEST_SECONDS", (long)g_seconds);
+    g_readers = (int)relia_env_long("MMAPOBJ_TEST_READERS", 2);
+    if (g_readers < 2) g_readers = 2;
+    if (g_readers > MAX_READERS) g_readers = MAX_READERS;
+    g_nkeys = relia_long() ? MAX_KEYS : relia_quick() ? 1500 : 4000;
+    printf("test_concurrency: seed %" PRIu64 " (MMAPOBJ_TEST_SEED), %d readers, %u keys, %.0f s\n", g_salt,
+           g_readers, g_nkeys, g_seconds);
+
+    const char *dir = test_dir("concurrency");
+    g_path = test_path(dir, "stress.mmo");
+    unlink(g_path);
+    S = relia_shared(sizeof *S);
+    unsigned budget = (unsigned)(g_seconds * 20 + 300);
+
+    pid_t w = relia_spawn(writer_main, NULL, budget, 0);
+    double until = relia_now() + 60;
+    while (!atomic_load_explicit(&S->writer_ready, memory_order_acquire)) {
+        int st;
+        if (waitpid(w, &st, WNOHANG) == w) {
+            char b[64];
+            relia_fail("writer ended before the file was ready: %s", relia_status_str(st, b, sizeof b));
+        }
+        if (relia_now() > until) relia_fail("writer did not create the file within 60 s");
+        usleep(1000);
+    }
+    for (int i = 0; i < g_readers; i++) relia_spawn(reader_main, (void *)(intptr_t)i, budget, i + 1);
+
+    /* Reap in whatever order they end; any failure kills the rest. */
+    int left = g_readers + 1;
+    double end = relia_now() + budget + 10;
+    while (left > 0) {
+        int st;
+        pid_t p = waitpid(-1, &st, WNOHANG);
+        if (p > 0) {
+            const char *who = p == w ? "writer" : "reader";
+            char b[64];
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                relia_fail("%s %d ended with %s", who, (int)p, relia_status_str(st, b, sizeof b));
+            for (int i = 0; i < relia_nkids; i++)
+                if (relia_kids[i] == p) relia_kids[i] = 0;
+            left--;
+            continue;
+        }
+        if (relia_now() > end) relia_fail("children did not finish within %u s", budget + 10);
+        usleep(5000);
+    }
+
+    /* The writer has closed: the file reopens, verifies and holds exactly the final state. */
+    mmapobj_map *m = NULL;
+    CHECK_OK(NULL, mmapobj_open(g_path, &m));
+    CHECK_OK(m, mmapobj_verify(m));
+    unsigned char *scratch = malloc(RELIA_SCRATCH);
+    CHECK(scratch);
+    uint32_t nn = atomic_load(&S->next_new);
+    uint64_t live = 0;
+    for (uint32_t k = 0; k < nn; k++) {
+        char key[RELIA_KEY_MAX];
+        size_t klen = relia_key(k, key);
+        mmapobj_value val;
+        uint32_t d = atomic_load(&S->done[k]);
+        int rc = mmapobj_get(m, key, klen, &val);
+        if (is_set(k, d)) {
+            live++;
+            CHECK_OK(m, rc);
+            CHECK(relia_value_is(&val, k, d, g_salt, MAX_EXTRA, scratch));
+        } else {
+            CHECK_RC(m, rc, MMAPOBJ_NOTFOUND);
+        }
+    }
+    CHECK(mmapobj_count(m) == (int64_t)live);
+    CHECK_OK(m, mmapobj_close(&m));
+    free(scratch);
+
+    uint64_t reads = 0, iter_reads = 0, iters = 0, dups = 0, grown = UINT64_MAX;
+    for (int i = 0; i < g_readers; i++) {
+        reads += S->reads[i];
+        iter_reads += S->iter_reads[i];
+        iters += S->iterations[i];
+        dups += S->dups[i];
+        if (S->max_size_seen[i] < grown) grown = S->max_size_seen[i];
+        if (S->reads[i] == 0 || S->iterations[i] == 0) relia_fail("reader %d checked nothing", i);
+    }
+    if (grown < GROWTH * INIT_SIZE)
+        relia_fail("a reader followed the file only to %" PRIu64 " bytes", grown);
+    printf("test_concurrency: OK: %" PRIu64 " writer ops; stress reads checked: %" PRIu64 " (%" PRIu64
+           " lookups + %" PRIu64 " iterated entries in %" PRIu64 " iterations); readers followed the file to >= %"
+           PRIu64 " bytes; %" PRIu64 " keys changed during an iteration were produced twice (allowed)\n",
+           (uint64_t)S->writer_ops, reads + iter_reads, reads, iter_reads, iters, grown, dups);
+    return 0;
+}
