@@ -1,0 +1,52 @@
+'use strict';
+// index.d.ts: real usage compiles with tsc --strict (through the package's "exports", as users
+// resolve it), and misuse is rejected.
+const { suite } = require('uvu');
+const assert = require('uvu/assert');
+const fs = require('fs');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const { ROOT, tempDir, cleanup } = require('./helpers');
+
+const test = suite('types');
+let dir;
+const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+
+test.before(() => {
+  dir = tempDir('types');
+  fs.mkdirSync(path.join(dir, 'node_modules', '@types'), { recursive: true });
+  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'mmapobj'));
+  fs.symlinkSync(path.join(ROOT, 'node_modules', '@types', 'node'), path.join(dir, 'node_modules', '@types', 'node'));
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'types-check', private: true }));
+});
+test.after(() => cleanup(dir));
+
+let result;
+function compileBoth() {
+  if (result) return result;
+  const files = ['types-usage.mts', 'types-misuse.mts'].map((f) => {
+    const file = path.join(dir, f);
+    fs.copyFileSync(path.join(__dirname, 'fixtures', f), file);
+    return file;
+  });
+  const args = [TSC, '--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16',
+    '--target', 'es2022', '--types', 'node', ...files];
+  result = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', timeout: 180000 });
+  return result;
+}
+
+test('index.d.ts: real usage compiles under --strict', () => {
+  const r = compileBoth();
+  assert.ok(r.stdout.length > 0 || r.status === 0, r.stderr);
+  const usageErrors = r.stdout.split('\n').filter((l) => !l.startsWith('types-misuse.mts') && l.includes('error TS'));
+  assert.equal(usageErrors, []);
+});
+
+test('index.d.ts: misuse is rejected', () => {
+  const r = compileBoth();
+  assert.is.not(r.status, 0);
+  const lines = new Set([...r.stdout.matchAll(/types-misuse\.mts\((\d+),/g)].map((m) => Number(m[1])));
+  assert.equal([...lines].sort(), [5, 6, 7], r.stdout);
+});
+
+test.run();
