@@ -381,14 +381,23 @@ class SharedMap {
 
   /** All keys in one array (one pass of batched calls). */
   keysArray() {
-    const it = new MapIterator(this.#iterOpen(), this.#state, this.#path, MODE_KEYS);
-    return it._drain().keys;
+    return this.#drain(MODE_KEYS).keys;
   }
 
   /** All keys and values: {keys, values}, two arrays of the same length, in one pass. */
   entriesArrays() {
-    const it = new MapIterator(this.#iterOpen(), this.#state, this.#path, MODE_ENTRIES);
-    return it._drain();
+    return this.#drain(MODE_ENTRIES);
+  }
+
+  #drain(mode) {
+    try {
+      return new MapIterator(this.#iterOpen(), this.#state, this.#path, mode)._drain();
+    } catch (e) {
+      // A reader whose file outgrew its reservation reopens and reads everything again.
+      if (e.code !== E_RESERVE || this.#writable || this.#h === null) throw e;
+      this.#reopen();
+      return new MapIterator(this.#iterOpen(), this.#state, this.#path, mode)._drain();
+    }
   }
 
   #iterOpen() {
@@ -579,17 +588,26 @@ function closeIterators(state) {
 }
 
 class MapIterator {
+  #cell;
+  #state;
+  #path;
+  #mode;
+  #keys;
+  #vals;
+  #i;
+  #done;
+
   constructor(it, state, path, mode) {
-    this._cell = { it, interrupted: false };
-    this._state = state;
-    this._path = path;
-    this._mode = mode;
-    this._keys = [];
-    this._vals = [];
-    this._i = 0;
-    this._done = false;
-    state.iters.add(this._cell);
-    iterRegistry.register(this, { cell: this._cell, state }, this);
+    this.#cell = { it, interrupted: false };
+    this.#state = state;
+    this.#path = path;
+    this.#mode = mode;
+    this.#keys = [];
+    this.#vals = [];
+    this.#i = 0;
+    this.#done = false;
+    state.iters.add(this.#cell);
+    iterRegistry.register(this, { cell: this.#cell, state }, this);
   }
 
   [Symbol.iterator]() {
@@ -597,19 +615,19 @@ class MapIterator {
   }
 
   next() {
-    if (this._i >= this._keys.length) {
-      if (this._done) return { value: undefined, done: true };
-      this._fill();
-      if (this._keys.length === 0) return { value: undefined, done: true };
+    if (this.#i >= this.#keys.length) {
+      if (this.#done) return { value: undefined, done: true };
+      this.#fill();
+      if (this.#keys.length === 0) return { value: undefined, done: true };
     }
-    const i = this._i++;
-    if (this._mode === MODE_KEYS) return { value: this._keys[i], done: false };
-    if (this._mode === MODE_VALUES) return { value: this._vals[i], done: false };
-    return { value: [this._keys[i], this._vals[i]], done: false };
+    const i = this.#i++;
+    if (this.#mode === MODE_KEYS) return { value: this.#keys[i], done: false };
+    if (this.#mode === MODE_VALUES) return { value: this.#vals[i], done: false };
+    return { value: [this.#keys[i], this.#vals[i]], done: false };
   }
 
   return(value) {
-    this._finish();
+    this.#finish();
     return { value, done: true };
   }
 
@@ -622,42 +640,42 @@ class MapIterator {
     const keys = [];
     const vals = [];
     try {
-      while (!this._done) this._batch(keys, vals);
+      while (!this.#done) this.#batch(keys, vals);
     } finally {
-      this._finish();
+      this.#finish();
     }
     return { keys, values: vals };
   }
 
-  _fill() {
-    this._keys = [];
-    this._vals = [];
-    this._i = 0;
+  #fill() {
+    this.#keys = [];
+    this.#vals = [];
+    this.#i = 0;
     try {
-      this._batch(this._keys, this._vals);
+      this.#batch(this.#keys, this.#vals);
     } catch (e) {
-      this._finish();
+      this.#finish();
       throw e;
     }
   }
 
-  _batch(keys, vals) {
-    const cell = this._cell;
+  #batch(keys, vals) {
+    const cell = this.#cell;
     if (cell.it === null) {
-      if (this._state.h === null) {
-        throw new MmapObjError(TEXT.READ_CLOSED, { code: E_CLOSED, path: this._path });
+      if (this.#state.h === null) {
+        throw new MmapObjError(TEXT.READ_CLOSED, { code: E_CLOSED, path: this.#path });
       }
       if (cell.interrupted) {
         throw new MmapObjError(
           'Iteration interrupted: the reader reopened the file (it outgrew the address space ' +
             'reserved for it); start the iteration again',
-          { code: E_RESERVE, path: this._path }
+          { code: E_RESERVE, path: this.#path }
         );
       }
-      this._done = true;
+      this.#done = true;
       return;
     }
-    const withValues = this._mode !== MODE_KEYS;
+    const withValues = this.#mode !== MODE_KEYS;
     const need = [0];
     let buf = scratch;
     let n;
@@ -666,9 +684,9 @@ class MapIterator {
       if (n !== E_BUFSMALL) break;
       buf = scratchOf(Number(need[0]));
     }
-    if (n < 0) throw fromCode(n, { handle: this._state.h, path: this._path, op: 'iterate' });
+    if (n < 0) throw fromCode(n, { handle: this.#state.h, path: this.#path, op: 'iterate' });
     if (n === 0) {
-      this._finish();
+      this.#finish();
       return;
     }
     let p = 0;
@@ -698,14 +716,14 @@ class MapIterator {
   }
 
   // Closes the C iterator (end of iteration, return(), or an error).
-  _finish() {
-    this._done = true;
-    this._keys = [];
-    this._vals = [];
-    this._i = 0;
-    this._state.iters.delete(this._cell);
+  #finish() {
+    this.#done = true;
+    this.#keys = [];
+    this.#vals = [];
+    this.#i = 0;
+    this.#state.iters.delete(this.#cell);
     iterRegistry.unregister(this);
-    closeCell(this._cell);
+    closeCell(this.#cell);
   }
 }
 

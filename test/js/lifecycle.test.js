@@ -197,6 +197,32 @@ test('a reader and a writer of the same file in one process; closing one leaves 
   again.close();
 });
 
+test('a reader whose file outgrew its address reservation reopens by itself', () => {
+  const file = fresh();
+  const w1 = SharedMap.create(file, { fileSize: 64 << 10, maxFileSize: 1 << 20 });
+  w1.set('a', 'A');
+  w1.close();
+  const r = SharedMap.open(file); // reserves address space for the file's max size: 1 MiB
+  const o = new Open(file);
+  const it = r.keys();
+  it.next();
+  const w = SharedMap.create(file, { maxFileSize: 64 << 20 }); // a later writer raises the limit
+  for (let i = 0; i < 20000; i++) w.set(`k${i}`, 'x'.repeat(200));
+  assert.ok(fs.statSync(file).size > 1 << 20);
+  assert.is(r.get('k19999'), 'x'.repeat(200));
+  assert.is(r.has('k0'), true);
+  assert.is(r.size, 20001);
+  assert.is(o.k123, 'x'.repeat(200));
+  assert.is(Object.keys(o).length, 20001);
+  assert.is(r.keysArray().length, 20001);
+  // An iteration that was running when the reader reopened says so.
+  const e = thrown(() => [...it]);
+  assert.match(e.message, /reopened/);
+  r.close();
+  o.close();
+  w.close();
+});
+
 test('flush, verify and stats', () => {
   const m = SharedMap.create(fresh());
   m.set('s', 'x').set('n', 1).set('b', Buffer.alloc(3));
