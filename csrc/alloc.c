@@ -31,15 +31,18 @@ void mo_seq_end(mmapobj_map *m)
 static inline void bit_set(mmapobj_map *m, uint32_t c)
 {
     m->nonempty[c >> 6] |= UINT64_C(1) << (c & 63);
+    m->nonempty_words |= 1u << (c >> 6);
 }
 static inline void bit_clear(mmapobj_map *m, uint32_t c)
 {
     m->nonempty[c >> 6] &= ~(UINT64_C(1) << (c & 63));
+    if (!m->nonempty[c >> 6]) m->nonempty_words &= ~(1u << (c >> 6));
 }
 
 void mo_bitmap_rebuild(mmapobj_map *m)
 {
     memset(m->nonempty, 0, sizeof m->nonempty);
+    m->nonempty_words = 0;
     for (uint32_t c = 0; c < m->class_count; c++)
         if (m->hdr->free_head[c]) bit_set(m, c);
 }
@@ -149,33 +152,36 @@ static int take_from_list(mmapobj_map *m, uint32_t c, uint64_t n, uint64_t align
 int mo_alloc(mmapobj_map *m, uint64_t n, uint64_t align, uint64_t *out)
 {
     struct mo_header *h = m->hdr;
-    uint32_t cc = m->class_count;
-    /* with alignment, a block needs room for the worst padding */
-    uint64_t want = align > 4 ? n + align - 4 : n;
-    uint32_t c = mo_class_of(want, cc);
-    int budget = MO_FIT_SCAN;
-    if (c < cc && (m->nonempty[c >> 6] >> (c & 63) & 1)) {
-        if (take_from_list(m, c, n, align, &budget, out)) return MMAPOBJ_OK;
-    }
-    for (uint32_t w = (c + 1) >> 6; w < MO_CLASS_LIMIT / 64 && budget > 0; w++) {
-        uint64_t bits = m->nonempty[w];
-        if (w == (c + 1) >> 6) bits &= ~UINT64_C(0) << ((c + 1) & 63);
-        while (bits && budget > 0) {
-            uint32_t k = (uint32_t)(w * 64 + (uint32_t)__builtin_ctzll(bits));
-            bits &= bits - 1;
-            if (k >= cc) break;
-            if (take_from_list(m, k, n, align, &budget, out)) return MMAPOBJ_OK;
+    if (m->nonempty_words) {
+        uint32_t cc = m->class_count;
+        /* with alignment, a block needs room for the worst padding */
+        uint64_t want = align > 4 ? n + align - 4 : n;
+        uint32_t c = mo_class_of(want, cc);
+        int budget = MO_FIT_SCAN;
+        if (c < cc && (m->nonempty[c >> 6] >> (c & 63) & 1)) {
+            if (take_from_list(m, c, n, align, &budget, out)) return MMAPOBJ_OK;
+        }
+        for (uint32_t w = (c + 1) >> 6; w < MO_CLASS_LIMIT / 64 && budget > 0; w++) {
+            if (!(m->nonempty_words >> w & 1)) continue;
+            uint64_t bits = m->nonempty[w];
+            if (w == (c + 1) >> 6) bits &= ~UINT64_C(0) << ((c + 1) & 63);
+            while (bits && budget > 0) {
+                uint32_t k = (uint32_t)(w * 64 + (uint32_t)__builtin_ctzll(bits));
+                bits &= bits - 1;
+                if (k >= cc) break;
+                if (take_from_list(m, k, n, align, &budget, out)) return MMAPOBJ_OK;
+            }
         }
     }
-    /* bump pointer */
+    /* bump pointer (align is a power of two) */
     uint64_t ae = mo_ld(&h->alloc_end);
-    uint64_t start = mo_round_up(ae, align);
-    if (start + n > m->valid) {
+    uint64_t start = (ae + align - 1) & ~(align - 1);
+    if (__builtin_expect(start + n > m->valid, 0)) {
         int rc = mo_grow(m, start + n);
         if (rc) return rc;
     }
     mo_st(&h->alloc_end, start + n);
-    mo_release_region(m, ae, start - ae);
+    if (start != ae) mo_release_region(m, ae, start - ae);
     *out = start;
     return MMAPOBJ_OK;
 }

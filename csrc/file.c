@@ -120,11 +120,18 @@ static int map_extend(mmapobj_map *m, uint64_t size)
                       (unsigned long long)m->reserve);
     uint64_t len = mo_round_up(size, m->page);
     if (len > m->mapped) {
+        /* one mapping of the whole file replaces the old one at the same address: keeps a
+         * single segment per handle (few VMAs; valgrind's address-space manager also copes) */
         int prot = PROT_READ | (m->writable ? PROT_WRITE : 0);
-        if (mmap(m->base + m->mapped, (size_t)(len - m->mapped), prot, MAP_SHARED | MAP_FIXED,
-                 m->fd, (off_t)m->mapped) == MAP_FAILED)
-            return mo_err_os(m, MMAPOBJ_E_NOMEM, errno, "cannot extend the mapping to %llu bytes",
+        if (mmap(m->base, (size_t)len, prot, MAP_SHARED | MAP_FIXED, m->fd, 0) == MAP_FAILED) {
+            int e = errno;
+            /* a failed MAP_FIXED may have dropped the old mapping: put it back */
+            if (mmap(m->base, (size_t)m->mapped, prot, MAP_SHARED | MAP_FIXED, m->fd, 0) ==
+                MAP_FAILED) { /* the reservation stays PROT_NONE; nothing more to do */
+            }
+            return mo_err_os(m, MMAPOBJ_E_NOMEM, e, "cannot extend the mapping to %llu bytes",
                              (unsigned long long)len);
+        }
         m->mapped = len;
     }
     if (size > m->valid) m->valid = size;
@@ -292,7 +299,7 @@ static uint64_t random_seed(void)
 static int init_file(mmapobj_map *m, uint64_t initial_size, uint64_t initial_buckets,
                      uint64_t max_size)
 {
-    uint32_t lg = mo_log2_for(initial_buckets, MO_MAX_LOAD);
+    uint32_t lg = mo_log2_for(initial_buckets, 4, 5);
     uint64_t table_off = MO_HEADER_SIZE; /* 8192 is a multiple of 64 */
     uint64_t need = table_off + mo_table_footprint(lg);
     if (need > max_size)

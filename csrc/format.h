@@ -30,7 +30,6 @@
 #define MO_MIN_LOG2 3u
 #define MO_MAX_LOG2 40u
 #define MO_MAX_LOAD 0.8
-#define MO_REBUILD_LOAD 0.5
 #define MO_REC_HDR 8u
 /* Largest max_file_size: slots hold offset/4 in 40 bits, so offsets stay below 2^42 (4 TiB). */
 #define MO_MAX_FILE_LIMIT (UINT64_C(1) << 42)
@@ -151,11 +150,12 @@ static inline uint32_t mo_class_of(uint64_t s, uint32_t class_count)
     return c;
 }
 
-/* Smallest power of two B >= 8 (as log2) with n <= load * B. */
-static inline uint32_t mo_log2_for(uint64_t n, double load)
+/* Smallest power of two B >= 8 (as log2) with n <= (num / den) * B, in exact integer
+ * arithmetic (0.8 = 4/5 for a new table, 0.5 = 1/2 for a rebuilt one). */
+static inline uint32_t mo_log2_for(uint64_t n, uint64_t num, uint64_t den)
 {
     uint32_t lg = MO_MIN_LOG2;
-    while (lg < MO_MAX_LOG2 && (double)n > load * (double)(UINT64_C(1) << lg)) lg++;
+    while (lg < MO_MAX_LOG2 && n * den > (UINT64_C(1) << lg) * num) lg++;
     return lg;
 }
 

@@ -31,6 +31,7 @@ struct mmapobj_map {
     uint64_t seed;             /* hash seed (copied from the checked header) */
     uint32_t class_count;
     uint64_t nonempty[MO_CLASS_LIMIT / 64]; /* writer: bitmap of non-empty free lists */
+    uint32_t nonempty_words;   /* writer: bit w set when nonempty[w] != 0 */
     char *path;
     uint8_t *scratch;          /* value copies handed to the caller */
     size_t scratch_cap;

@@ -79,53 +79,93 @@ int mo_ensure_scratch(mmapobj_map *m, size_t n)
     return MMAPOBJ_OK;
 }
 
+/* memcpy for the short keys and values of the hot paths: no call for n <= 16. */
+static inline __attribute__((always_inline)) void copy_small(uint8_t *dst, const uint8_t *src,
+                                                             size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else {
+        memcpy(dst, src, n);
+    }
+}
+
+/* Equal keys? Short keys (the common case) compare with two overlapping 8-byte loads. */
+static inline int key_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a0, b0, a1, b1;
+        memcpy(&a0, a, 8);
+        memcpy(&b0, b, 8);
+        memcpy(&a1, a + n - 8, 8);
+        memcpy(&b1, b + n - 8, 8);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
 /* One probe sequence. Returns OK (hit filled, slot index in hit), NOTFOUND (hit->slot_index =
  * first reusable slot: the first tombstone or the empty slot ending the probe, or UINT64_MAX if
- * none), MO_NEEDMAP or E_CORRUPT. */
-static int probe(const mmapobj_map *m, const void *key, size_t klen, uint64_t h,
-                 struct mo_hit *hit)
+ * none; hit->kind = 1 when that slot is a tombstone), MO_NEEDMAP or E_CORRUPT. */
+static inline __attribute__((always_inline)) int probe(const mmapobj_map *m, const void *key,
+                                                      size_t klen, uint64_t h, struct mo_hit *hit)
 {
     uint64_t tref = mo_ld_acq(&m->hdr->table_ref);
-    uint64_t toff;
-    uint32_t lg;
-    int rc = mo_tref_check(m, tref, &toff, &lg);
-    if (rc) return rc;
-    const uint64_t *slots = (const uint64_t *)(const void *)(m->base + toff + MO_TABLE_HDR);
+    uint64_t toff = tref & MO_TREF_OFF_MASK;
+    uint32_t lg = (uint32_t)(tref >> 56);
+    const uint8_t *base = m->base;
+    uint64_t lim = m->valid;
+    if (__builtin_expect((tref & ((UINT64_C(0xFF) << 48) | (MO_TABLE_ALIGN - 1))) != 0 ||
+                             toff < MO_HEADER_SIZE || lg - MO_MIN_LOG2 > MO_MAX_LOG2 - MO_MIN_LOG2,
+                         0))
+        return MMAPOBJ_E_CORRUPT;
+    if (__builtin_expect(toff > lim || mo_table_footprint(lg) > lim - toff, 0)) return MO_NEEDMAP;
+    const uint64_t *slots = (const uint64_t *)(const void *)(base + toff + MO_TABLE_HDR);
     uint64_t mask = (UINT64_C(1) << lg) - 1;
     uint64_t i = h & mask;
     uint64_t tag = h >> MO_SLOT_OFF_BITS;
     uint64_t reuse = UINT64_MAX;
-    const uint8_t *base = m->base;
-    uint64_t lim = m->valid;
     for (uint64_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
         uint64_t s = mo_ld_acq(&slots[i]);
+        if ((s >> MO_SLOT_OFF_BITS) == tag && s > MO_SLOT_TOMB) {
+            uint64_t off = (s & MO_SLOT_OFF_MASK) << 2;
+            if (__builtin_expect(off > lim || lim - off < MO_REC_HDR, 0)) return MO_NEEDMAP;
+            uint64_t w;
+            memcpy(&w, base + off, 8);
+            uint32_t w0 = (uint32_t)w, vlen = (uint32_t)(w >> 32);
+            if ((w0 >> 2) != klen) continue;
+            if (__builtin_expect((uint64_t)vlen + klen > lim - off - MO_REC_HDR, 0))
+                return MO_NEEDMAP;
+            if (!key_eq(base + off + MO_REC_HDR, key, klen)) continue;
+            hit->slot_index = i;
+            hit->off = off;
+            hit->klen = (uint32_t)klen;
+            hit->vlen = vlen;
+            hit->kind = (int32_t)(w0 & 3);
+            if (__builtin_expect(off < MO_HEADER_SIZE || hit->kind == 0 ||
+                                     (hit->kind == MMAPOBJ_KIND_NUMBER && vlen != 8),
+                                 0))
+                return MMAPOBJ_E_CORRUPT;
+            return MMAPOBJ_OK;
+        }
         if (s == MO_SLOT_EMPTY) {
+            hit->kind = reuse != UINT64_MAX;
             hit->slot_index = reuse != UINT64_MAX ? reuse : i;
             return MMAPOBJ_NOTFOUND;
         }
-        if (s == MO_SLOT_TOMB) {
-            if (reuse == UINT64_MAX) reuse = i;
-            continue;
-        }
-        if ((s >> MO_SLOT_OFF_BITS) != tag) continue;
-        uint64_t off = (s & MO_SLOT_OFF_MASK) << 2;
-        if (off < MO_HEADER_SIZE) return MMAPOBJ_E_CORRUPT;
-        if (off > lim || lim - off < MO_REC_HDR) return MO_NEEDMAP;
-        uint32_t w0, vlen;
-        memcpy(&w0, base + off, 4);
-        if ((w0 >> 2) != klen) continue;
-        memcpy(&vlen, base + off + 4, 4);
-        if ((uint64_t)vlen + klen > lim - off - MO_REC_HDR) return MO_NEEDMAP;
-        if (memcmp(base + off + MO_REC_HDR, key, klen) != 0) continue;
-        hit->slot_index = i;
-        hit->off = off;
-        hit->klen = (uint32_t)klen;
-        hit->vlen = vlen;
-        hit->kind = (int32_t)(w0 & 3);
-        if (hit->kind == 0 || (hit->kind == MMAPOBJ_KIND_NUMBER && vlen != 8))
-            return MMAPOBJ_E_CORRUPT;
-        return MMAPOBJ_OK;
+        if (s == MO_SLOT_TOMB && reuse == UINT64_MAX) reuse = i;
     }
+    hit->kind = 1;
     hit->slot_index = reuse;
     return MMAPOBJ_NOTFOUND;
 }
@@ -154,37 +194,53 @@ uint32_t mo_seq_wait(mmapobj_map *m, uint64_t *s1)
     }
 }
 
-/* A lookup that copies the value into the handle's scratch. */
-static int lookup(mmapobj_map *m, const void *key, size_t klen, int copy, struct mo_hit *hit)
+static inline __attribute__((always_inline)) void copy_value(mmapobj_map *m,
+                                                             const struct mo_hit *hit)
+{
+    copy_small(m->scratch, m->base + hit->off + MO_REC_HDR + hit->klen, hit->vlen);
+    m->scratch[hit->vlen] = 0;
+}
+
+static int corrupt_lookup(mmapobj_map *m, size_t klen)
+{
+    return mo_err(m, MMAPOBJ_E_CORRUPT,
+                  "damaged table or record met while looking up a %zu-byte key", klen);
+}
+
+/* A lookup that (with copy) copies the value into the handle's scratch. */
+static inline int lookup(mmapobj_map *m, const void *key, size_t klen, int copy,
+                         struct mo_hit *hit)
 {
     uint64_t h = key_hash(m, key, klen);
+    int rc;
     if (m->writable) {
-        int rc = probe(m, key, klen, h, hit);
-        if (rc == MO_NEEDMAP) rc = MMAPOBJ_E_CORRUPT;
+        /* the writer's own reads: nothing changes under it */
+        rc = probe(m, key, klen, h, hit);
         if (rc == MMAPOBJ_OK && copy) {
-            rc = mo_ensure_scratch(m, (size_t)hit->vlen + 1);
-            if (rc) return rc;
-            memcpy(m->scratch, m->base + hit->off + MO_REC_HDR + klen, hit->vlen);
-            m->scratch[hit->vlen] = 0;
+            if (__builtin_expect(hit->vlen + (size_t)1 > m->scratch_cap, 0)) {
+                int r2 = mo_ensure_scratch(m, (size_t)hit->vlen + 1);
+                if (r2) return r2;
+            }
+            copy_value(m, hit);
         }
-        if (rc == MMAPOBJ_E_CORRUPT)
-            return mo_err(m, rc, "damaged table or record met while looking up a %zu-byte key",
-                          klen);
+        if (__builtin_expect(rc < MMAPOBJ_NOTFOUND, 0)) return corrupt_lookup(m, klen);
         return rc;
     }
     for (;;) {
-        uint64_t s1, s2;
-        mo_seq_wait(m, &s1);
-        int rc = probe(m, key, klen, h, hit);
+        uint64_t s1 = mo_ld_acq(&m->hdr->seq);
+        if (__builtin_expect(s1 & 1, 0)) mo_seq_wait(m, &s1);
+        rc = probe(m, key, klen, h, hit);
         if (rc == MMAPOBJ_OK && copy) {
-            int r2 = mo_ensure_scratch(m, (size_t)hit->vlen + 1);
-            if (r2) return r2;
-            memcpy(m->scratch, m->base + hit->off + MO_REC_HDR + klen, hit->vlen);
-            m->scratch[hit->vlen] = 0;
+            if (__builtin_expect(hit->vlen + (size_t)1 > m->scratch_cap, 0)) {
+                int r2 = mo_ensure_scratch(m, (size_t)hit->vlen + 1);
+                if (r2) return r2;
+            }
+            copy_value(m, hit);
         }
         atomic_thread_fence(memory_order_acquire);
-        s2 = mo_ld(&m->hdr->seq);
-        if (s1 != s2) continue;
+        uint64_t s2 = mo_ld(&m->hdr->seq);
+        if (__builtin_expect(s1 != s2, 0)) continue;
+        if (__builtin_expect(rc >= MMAPOBJ_NOTFOUND, 1)) return rc;
         if (rc == MO_NEEDMAP) {
             int r2 = mo_reader_remap(m);
             if (r2 == MMAPOBJ_OK) continue;
@@ -192,10 +248,7 @@ static int lookup(mmapobj_map *m, const void *key, size_t klen, int copy, struct
             return mo_err(m, MMAPOBJ_E_CORRUPT, "an offset in the table points past the end of "
                           "the file (%llu bytes)", (unsigned long long)m->valid);
         }
-        if (rc == MMAPOBJ_E_CORRUPT)
-            return mo_err(m, rc, "damaged table or record met while looking up a %zu-byte key",
-                          klen);
-        return rc;
+        return corrupt_lookup(m, klen);
     }
 }
 
@@ -361,6 +414,12 @@ int mo_table_build(mmapobj_map *m, uint64_t want, uint32_t lg)
     uint64_t omax = UINT64_C(1) << olg;
     for (uint64_t i = 0; i < omax; i++) {
         uint64_t s = os[i];
+        if (i + 16 < omax) {
+            /* records sit in random order: fetch ahead so that their misses overlap */
+            uint64_t p = os[i + 16];
+            uint64_t po = (p & MO_SLOT_OFF_MASK) << 2;
+            if (p > MO_SLOT_TOMB && po < m->valid) __builtin_prefetch(m->base + po);
+        }
         if (s == MO_SLOT_EMPTY || s == MO_SLOT_TOMB) continue;
         struct mo_hit hit;
         uint64_t off = (s & MO_SLOT_OFF_MASK) << 2;
@@ -402,14 +461,10 @@ static int do_set(mmapobj_map *m, const void *key, size_t klen, int32_t kind, co
     uint64_t count = mo_ld(&h->count), tombs = mo_ld(&h->tombstones);
     int fills_empty = 0;
     if (!found) {
-        uint64_t s = hit.slot_index == UINT64_MAX
-                         ? MO_SLOT_TOMB
-                         : ((const uint64_t *)(const void *)(m->base + (tref & MO_TREF_OFF_MASK) +
-                                                            MO_TABLE_HDR))[hit.slot_index];
-        fills_empty = s == MO_SLOT_EMPTY;
-        if (hit.slot_index == UINT64_MAX ||
-            (fills_empty && (double)(count + tombs + 1) > MO_MAX_LOAD * (double)buckets)) {
-            uint32_t nlg = mo_log2_for(count + 1, MO_REBUILD_LOAD);
+        fills_empty = hit.kind == 0;
+        /* (count + tombstones + 1) > 0.8 B, in exact integer arithmetic */
+        if (hit.slot_index == UINT64_MAX || (fills_empty && (count + tombs + 1) * 5 > buckets * 4)) {
+            uint32_t nlg = mo_log2_for(count + 1, 1, 2);
             rc = mo_table_build(m, count + 1, nlg);
             mo_seq_end(m);
             if (rc) return rc;
@@ -421,8 +476,14 @@ static int do_set(mmapobj_map *m, const void *key, size_t klen, int32_t kind, co
         }
     }
     uint64_t foot = mo_record_footprint(klen, len);
-    uint64_t off;
-    rc = mo_alloc(m, foot, MO_RECORD_ALIGN, &off);
+    uint64_t off = mo_ld(&h->alloc_end);
+    if (__builtin_expect(!m->nonempty_words && off + foot <= m->valid, 1)) {
+        /* fast path: no free blocks to reuse, room at the bump pointer (always 4-aligned) */
+        mo_st(&h->alloc_end, off + foot);
+        rc = MMAPOBJ_OK;
+    } else {
+        rc = mo_alloc(m, foot, MO_RECORD_ALIGN, &off);
+    }
     if (rc) {
         mo_seq_end(m);
         if (rc == MMAPOBJ_E_FULL)
@@ -432,11 +493,10 @@ static int do_set(mmapobj_map *m, const void *key, size_t klen, int32_t kind, co
         return rc;
     }
     uint8_t *r = m->base + off;
-    uint32_t w0 = (uint32_t)kind | ((uint32_t)klen << 2), vl = (uint32_t)len;
-    memcpy(r, &w0, 4);
-    memcpy(r + 4, &vl, 4);
-    memcpy(r + MO_REC_HDR, key, klen);
-    memcpy(r + MO_REC_HDR + klen, data, len);
+    uint64_t w = ((uint64_t)kind | ((uint64_t)klen << 2)) | ((uint64_t)len << 32);
+    memcpy(r, &w, 8);
+    copy_small(r + MO_REC_HDR, key, klen);
+    copy_small(r + MO_REC_HDR + klen, data, len);
     uint64_t *slots = (uint64_t *)(void *)(m->base + (tref & MO_TREF_OFF_MASK) + MO_TABLE_HDR);
     mo_st_rel(&slots[hit.slot_index], (off >> 2) | ((hh >> MO_SLOT_OFF_BITS) << MO_SLOT_OFF_BITS));
     if (found) {
