@@ -70,8 +70,11 @@ function loadLibrary() {
   const err = new Error(
     'mmapobj: cannot find libmmapobj. Tried:\n' +
       tried.join('\n') +
-      '\nBuild it with `npm rebuild mmapobj` (needs cmake, a C compiler and libxxhash-dev), ' +
-      'install it system-wide with `cmake --install`, or set MMAPOBJ_LIBRARY to its path.'
+      '\nThe package builds it when it is installed (needs cmake, a C compiler and libxxhash-dev). ' +
+      'If npm skipped that install script (npm 11 runs dependency install scripts only once ' +
+      'approved: `npm install-scripts approve mmapobj`), build it with ' +
+      `\`node ${path.join(PACKAGE_ROOT, 'js', 'install.js')}\` or \`npm rebuild mmapobj\`; ` +
+      'or install libmmapobj system-wide (`cmake --install`), or set MMAPOBJ_LIBRARY to its path.'
   );
   err.code = 'ERR_MMAPOBJ_LOAD';
   throw err;

@@ -89,6 +89,7 @@ test('no library anywhere: the error lists every path tried', () => {
   assert.ok(r.message.includes(path.join(pkg, 'build', 'libmmapobj.so.1')), r.message);
   assert.ok(r.message.includes('libmmapobj.so.1 (system'), r.message);
   assert.match(r.message, /npm rebuild mmapobj/);
+  assert.ok(r.message.includes(path.join(pkg, 'js', 'install.js')), r.message);
 });
 
 test('SharedMap.close is idempotent; Proxy close twice throws mmap-object text', () => {
