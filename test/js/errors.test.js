@@ -140,6 +140,12 @@ test('huge and odd keys', () => {
   w.set(huge, 'huge key');
   assert.is(w.get(huge), 'huge key');
   assert.is(w.get(huge.slice(1)), undefined);
+  const hugeValue = '\u00e9'.repeat(16 << 20); // 32 MiB of UTF-8
+  w.set('hv', hugeValue);
+  assert.is(w.get('hv'), hugeValue);
+  const hugeBytes = Buffer.alloc(48 << 20, 0x5a);
+  w.set('hb', hugeBytes);
+  assert.ok(w.get('hb').equals(hugeBytes));
   w.close();
 });
 
