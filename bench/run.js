@@ -182,23 +182,25 @@ function lineReader(stream, onLine) {
   stream.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\n')) >= 0) { onLine(buf.slice(0, i)); buf = buf.slice(i + 1); } });
 }
 
-async function sharingRun(system, file, dataFile, n, k, durationMs, ncpu, haveTaskset) {
+async function sharingRun(systems, n, k, windowMs, slots, ncpu, haveTaskset) {
   const procs = [];
   for (let i = 0; i < k; i++) {
-    const args = JSON.stringify({ system, file, n, durationMs, seed: 0x1234567 + i * 7919 });
+    const args = JSON.stringify({ systems, n, windowMs, slots, seed: 0x1234567 + i * 7919 });
+    const script = path.join(BENCH_DIR, 'lib', 'reader.js');
     const cmd = haveTaskset ? 'taskset' : process.execPath;
-    const argv = haveTaskset ? ['-c', String(i % ncpu), process.execPath, path.join(BENCH_DIR, 'lib', 'reader.js'), args] : [path.join(BENCH_DIR, 'lib', 'reader.js'), args];
+    const argv = haveTaskset ? ['-c', String(i % ncpu), process.execPath, '--max-old-space-size=4096', script, args] : ['--max-old-space-size=4096', script, args];
     const child = cp.spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
-    const p = { child, ready: null, done: null };
+    const p = { child };
     p.ready = new Promise((res, rej) => {
       p.done = new Promise((res2, rej2) => {
         lineReader(child.stdout, (line) => {
           if (line === 'ready') res();
           else { try { res2(JSON.parse(line)); } catch { /* ignore */ } }
         });
-        child.on('exit', (code) => { rej(new Error(`reader exited (${code}) before it was ready`)); if (code !== 0) rej2(new Error(`reader exit code ${code}`)); });
+        child.on('exit', (code) => { rej(new Error(`reader exited (${code}) before it was ready`)); rej2(new Error(`reader exit code ${code} before its report`)); });
       });
     });
+    p.exited = new Promise((r) => child.on('exit', (code) => r(code)));
     procs.push(p);
   }
   try {
@@ -207,22 +209,31 @@ async function sharingRun(system, file, dataFile, n, k, durationMs, ncpu, haveTa
     for (const p of procs) p.child.kill();
     throw e;
   }
-  for (const p of procs) p.child.stdin.write('go\n');
-  await new Promise((r) => setTimeout(r, durationMs * 0.7));
-  const pss = procs.map((p) => readPss(p.child.pid, dataFile));
+  const start = Date.now() + 100;
+  for (const p of procs) p.child.stdin.write(`go ${start}\n`);
+  // sample memory late in the schedule, while every file is mapped and touched
+  await new Promise((r) => setTimeout(r, 100 + windowMs * slots * 0.85));
+  const pss = procs.map((p) => Object.fromEntries(systems.map((s) => [s.system, readPss(p.child.pid, s.dataFile)])));
   const res = await Promise.all(procs.map((p) => p.done));
-  await Promise.all(procs.map((p) => new Promise((r) => (p.child.exitCode !== null ? r() : p.child.on('exit', r)))));
-  const sum = (xs) => xs.reduce((s, x) => s + (x || 0), 0);
+  const codes = await Promise.all(procs.map((p) => p.exited));
+  if (codes.some((c) => c !== 0)) throw new Error(`a reader reported wrong lookups (exit codes ${codes.join(',')})`);
+  const sum = (xs) => xs.reduce((acc, x) => acc + (x || 0), 0);
+  const first = systems[0].system;
   return {
-    system, k,
-    opsPerSec: Math.round(sum(res.map((r) => r.ops / (r.getNs / 1e9)))),
-    perReaderNsPerOp: res.map((r) => Math.round(r.getNs / r.ops * 10) / 10),
-    totalPssKb: sum(pss.map((x) => x.pssKb)),
-    dataFilePssKb: sum(pss.map((x) => x.dataFilePssKb)),
-    dataFileRssKb: sum(pss.map((x) => x.dataFileRssKb)),
-    perReaderPssKb: pss.map((x) => x.pssKb),
-    fileBytes: fs.statSync(dataFile).size,
-    pinned: haveTaskset,
+    k, pinned: haveTaskset, windowMs, slots,
+    totalPssKb: sum(pss.map((x) => x[first].pssKb)),
+    perReaderPssKb: pss.map((x) => x[first].pssKb),
+    systems: systems.map((s) => {
+      const rs = res.map((r) => r.results.find((x) => x.system === s.system));
+      return {
+        system: s.system,
+        opsPerSec: Math.round(sum(rs.map((r) => r.ops / (r.getNs / 1e9)))),
+        perReaderNsPerOp: rs.map((r) => Math.round(r.getNs / r.ops * 10) / 10),
+        dataFilePssKb: sum(pss.map((x) => x[s.system].dataFilePssKb)),
+        dataFileRssKb: sum(pss.map((x) => x[s.system].dataFileRssKb)),
+        fileBytes: fs.statSync(s.dataFile).size,
+      };
+    }),
   };
 }
 
@@ -244,7 +255,14 @@ function runC(opts) {
   const jsonOut = path.join(opts.out, opts.quick ? 'c-quick.json' : 'c-results.json');
   args.push('--json', jsonOut);
   log(`${exe} ${args.join(' ')}`);
-  const r = cp.spawnSync(exe, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = cp.spawnSync(exe, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  process.stdout.write(r.stdout || '');
+  if (r.status === 0) {
+    const m = os.cpus()[0] || {};
+    const head = `<!-- npm run bench -- --c${opts.quick ? ' --quick' : ''}, ${new Date().toISOString().slice(0, 16)} UTC, ${m.model}, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(2)} -->\n`;
+    fs.writeFileSync(path.join(opts.out, opts.quick ? 'c-quick.md' : 'c-results.md'), head + r.stdout);
+    log(`wrote ${path.relative(process.cwd(), jsonOut)} and the markdown beside it`);
+  }
   fs.rmSync(args[args.indexOf('--dir') + 1], { recursive: true, force: true });
   return r.status === null ? 1 : r.status;
 }
@@ -266,14 +284,18 @@ async function main() {
   }
   if (opts.c) return runC(opts);
 
-  const t0 = Date.now();
+  let t0 = Date.now();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmapobj-bench-'));
   const cleanup = () => fs.rmSync(tmp, { recursive: true, force: true });
   process.on('SIGINT', () => { cleanup(); process.exit(130); });
   try {
     const peers = opts.install ? installPeers() : { state: peerState(), installed: false };
     for (const [name, err] of Object.entries(peers.state)) if (err) log(`peer ${name} unavailable: ${err}`);
+    const installSec = Math.round((Date.now() - t0) / 1000);
+    t0 = Date.now();
 
+    const load = os.loadavg()[0];
+    if (load > 0.5) log(`note: load average is ${load.toFixed(2)} before the run (other processes are busy); absolute figures will be noisy, ratios less so`);
     const nop = buildNop(tmp);
     const env = { ...process.env };
     if (nop) env.MMAPOBJ_BENCH_NOP = nop;
@@ -288,13 +310,14 @@ async function main() {
       argv: process.argv.slice(2),
       machine: {
         cpu: (os.cpus()[0] || {}).model, cores: ncpu, memGiB: Math.round(os.totalmem() / 2 ** 30),
-        kernel: `${os.type()} ${os.release()}`, node: process.version, hostname: os.hostname(),
+        kernel: `${os.type()} ${os.release()}`, node: process.version, hostname: os.hostname(), loadavgAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
       },
       versions: {
         mmapobj: lib.mod && lib.mod.library ? lib.mod.library : null,
         lmdb: C.peerVersion('lmdb'), 'mmap-object': C.peerVersion('mmap-object'), koffi: C.peerVersion('koffi'),
       },
       options: { keys: opts.keys, rounds: opts.rounds, phases: opts.phases },
+      installSec,
       unavailable: Object.fromEntries(Object.entries(peers.state).filter(([, e]) => e)),
       lookup: [], writes: [], files: null, sharing: [], errors: [],
     };
@@ -335,14 +358,14 @@ async function main() {
       const haveTaskset = cp.spawnSync('taskset', ['-c', '0', 'true']).status === 0;
       if (!haveTaskset) log('taskset not found (util-linux): reader processes run unpinned');
       const ks = [...new Set([1, 2, ncpu])].sort((a, b) => a - b);
-      const durationMs = opts.quick ? 800 : 2000;
-      for (const [system, f] of Object.entries(files.files)) {
-        for (const k of ks) {
-          log(`sharing: ${system}, ${k} reader process${k > 1 ? 'es' : ''} (${((Date.now() - t0) / 1000).toFixed(0)} s elapsed)`);
-          try {
-            data.sharing.push({ n: nmax, ...(await sharingRun(system, f.path, f.dataFile, nmax, k, durationMs, ncpu, haveTaskset)) });
-          } catch (e) { const m = `sharing ${system} k=${k}: ${e.message}`; log(m); data.errors.push(m); }
-        }
+      const windowMs = opts.quick ? 150 : 300;
+      const systems = Object.entries(files.files).map(([system, f]) => ({ system, file: f.path, dataFile: f.dataFile }));
+      const slots = systems.length * (opts.quick ? 3 : 5);
+      for (const k of ks) {
+        log(`sharing: ${k} reader process${k > 1 ? 'es' : ''} x ${systems.map((x) => x.system).join(', ')} (${((Date.now() - t0) / 1000).toFixed(0)} s elapsed)`);
+        try {
+          data.sharing.push({ n: nmax, ...(await sharingRun(systems, nmax, k, windowMs, slots, ncpu, haveTaskset)) });
+        } catch (e) { const m = `sharing k=${k}: ${e.message}`; log(m); data.errors.push(m); }
       }
     }
     data.elapsedSec = Math.round((Date.now() - t0) / 1000);

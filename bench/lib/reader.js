@@ -1,48 +1,64 @@
 'use strict';
-// One reader process of the sharing test (started pinned to a CPU by run.js).
-// Opens the file, prints "ready", waits for "go" on stdin, then does random
-// gets with fresh key strings for durationMs and prints one JSON line:
-// { ops, getNs } (time spent inside the lookup loops only; key strings are
-// built between timed chunks).
+// One reader process of the sharing test (run.js starts K of them, each
+// pinned to a CPU). It opens the file of every system, prints "ready", and on
+// "go <epochMs>" runs a common time-sliced schedule: from epochMs on, slot s
+// (windowMs long) does random gets with fresh key strings on system
+// s % systems.length. All readers switch systems at the same instants, so
+// every system sees the same machine noise. Prints one JSON line per system:
+// ops and time spent inside the lookup loops (key strings are built between
+// timed chunks).
 
 const C = require('./common');
 
 const a = JSON.parse(process.argv[2]);
-const { system, file, n, durationMs, seed } = a;
-const CHUNK = 20000;
+const { systems, n, windowMs, slots, seed } = a;
+const CHUNK = 10000;
 
-let get, close;
-if (system === 'mmapobj') {
-  const mo = require(C.ROOT_DIR);
-  const o = new mo.Open(file);
-  get = C.makeLookupLoop('const o = C.o;', 'o[k]').bind(null, { o });
-  close = () => o.close();
-} else if (system === 'lmdb') {
-  const lm = C.loadLmdb().mod;
-  const db = lm.open({ path: file, readOnly: true, encoding: 'string', compression: false });
-  get = C.makeLookupLoop('const d = C.d;', 'd.getString(k)').bind(null, { d: db });
-  close = () => db.close();
-} else if (system === 'mmap-object') {
-  const mm = C.loadMmapObject().mod;
-  const o = new mm.Open(file);
-  get = C.makeLookupLoop('const o = C.o;', 'o[k]').bind(null, { o });
-  close = () => o.close();
-} else throw new Error(`unknown system ${system}`);
+const handles = [];
+for (const s of systems) {
+  let get, close;
+  if (s.system === 'mmapobj') {
+    const mo = require(C.ROOT_DIR);
+    const o = new mo.Open(s.file);
+    get = C.makeLookupLoop('const o = C.o;', 'o[k]').bind(null, { o });
+    close = () => o.close();
+  } else if (s.system === 'lmdb') {
+    const db = C.loadLmdb().mod.open({ path: s.file, readOnly: true, encoding: 'string', compression: false });
+    get = C.makeLookupLoop('const d = C.d;', 'd.getString(k)').bind(null, { d: db });
+    close = () => db.close();
+  } else if (s.system === 'mmap-object') {
+    const o = new (C.loadMmapObject().mod.Open)(s.file);
+    get = C.makeLookupLoop('const o = C.o;', 'o[k]').bind(null, { o });
+    close = () => o.close();
+  } else throw new Error(`unknown system ${s.system}`);
+  handles.push({ name: s.system, get, close, ops: 0, getNs: 0, found: 0 });
+}
 
 const perm = C.permutation(n, seed);
-// warm up the code (not the data: every reader starts from the same page cache)
-get(C.freshKeys(perm, 0, 2000, 0), null, 64);
+let off = 0;
+for (const h of handles) { h.get(C.freshKeys(perm, off, 2000, 0), null, 64); off += 2000; } // warm the code
 
 process.stdout.write('ready\n');
-process.stdin.once('data', () => {
-  let ops = 0, getNs = 0, found = 0, off = 2000;
-  const end = Date.now() + durationMs;
-  while (Date.now() < end) {
-    const keys = C.freshKeys(perm, off, CHUNK, 0);
-    off += CHUNK;
-    const r = get(keys, null, 64);
-    ops += CHUNK; getNs += r.ns; found += r.found;
+let buf = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (d) => {
+  buf += d;
+  const m = /^go (\d+)\n/.exec(buf);
+  if (!m) return;
+  process.stdin.pause();
+  const start = Number(m[1]);
+  while (Date.now() < start) { /* spin to the common start */ }
+  for (let s = 0; s < slots; s++) {
+    const h = handles[s % handles.length];
+    const end = start + (s + 1) * windowMs;
+    while (Date.now() < end) {
+      const keys = C.freshKeys(perm, off, CHUNK, 0);
+      off += CHUNK;
+      const r = h.get(keys, null, 64);
+      h.ops += CHUNK; h.getNs += r.ns; h.found += r.found;
+    }
   }
-  process.stdout.write(JSON.stringify({ ops, getNs, found, pid: process.pid }) + '\n');
-  Promise.resolve(close()).then(() => process.exit(found === ops ? 0 : 3));
+  const out = handles.map((h) => ({ system: h.name, ops: h.ops, getNs: h.getNs, found: h.found }));
+  process.stdout.write(JSON.stringify({ pid: process.pid, results: out }) + '\n');
+  Promise.all(handles.map((h) => h.close())).then(() => process.exit(out.every((r) => r.found === r.ops) ? 0 : 3));
 });

@@ -117,7 +117,8 @@ function markdown(data) {
   const m = data.machine || {};
   let s = `# mmapobj benchmark\n\n`;
   s += `${data.date.slice(0, 16).replace('T', ' ')} UTC, ${data.mode} run (${data.elapsedSec || '?'} s). ` +
-    `${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.kernel}, Node ${m.node}. ` +
+    `${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.kernel}, Node ${m.node}` +
+    `${m.loadavgAtStart ? `, load average ${m.loadavgAtStart[0]} at start` : ''}. ` +
     `Peers: lmdb ${data.versions.lmdb || 'n/a'}, mmap-object ${data.versions['mmap-object'] || 'n/a'}, koffi ${data.versions.koffi || 'n/a'}.\n\n`;
   const un = Object.entries(data.unavailable || {});
   if (un.length) s += `Not measured in this run: ${un.map(([k, v]) => `**${k}** (${v})`).join('; ')}.\n\n`;
@@ -158,10 +159,22 @@ function markdown(data) {
     s += table(['iteration', 'ns per key', 'min-max'], f.iterate.map((x) => [x.label, x.error ? `ERROR: ${x.error}` : fmt(x.nsPerKey, 1), `${fmt(x.min, 1)}-${fmt(x.max, 1)}`])) + '\n';
   }
   if (data.sharing.length) {
-    s += `## Sharing: K reader processes on one file, random gets${data.sharing[0].pinned ? ' (each pinned to a CPU with taskset)' : ' (unpinned)'}\n\n`;
-    s += table(['system', 'K', 'aggregate gets/s', 'ns/get per reader', 'total PSS MiB', 'PSS of the data file MiB (sum)', 'file MiB'],
-      data.sharing.map((x) => [x.system, x.k, fmt(x.opsPerSec), x.perReaderNsPerOp.map((v) => fmt(v)).join(', '), fmt(x.totalPssKb / 1024, 1), fmt(x.dataFilePssKb / 1024, 1), fmt(x.fileBytes / 2 ** 20, 1)])) + '\n';
-    s += `PSS splits each shared page between the processes that map it, so a file that is held in RAM once shows the same summed PSS whatever K is.\n\n`;
+    const sh = data.sharing;
+    s += `## Sharing: K reader processes on one ${fmtN(sh[0].n)}-key file, random gets\n\n`;
+    s += `Each reader ${sh[0].pinned ? 'is pinned to one CPU (taskset) and ' : 'runs unpinned and '}opens the files of all systems; ` +
+      `all readers switch system at the same instants (${sh[0].slots} slots of ${sh[0].windowMs} ms, round-robin), so every system sees the same noise. ` +
+      `PSS splits each shared page between the processes that map it: a file held in RAM once shows the same summed PSS of the data file whatever K is.\n\n`;
+    const rows = [];
+    for (const x of sh) {
+      for (const y of x.systems) {
+        const one = sh.find((z) => z.k === 1);
+        const base = one && one.systems.find((z) => z.system === y.system);
+        rows.push([y.system, x.k, fmt(y.opsPerSec), base && x.k > 1 ? `${(y.opsPerSec / base.opsPerSec).toFixed(2)}x` : '', y.perReaderNsPerOp.map((v) => fmt(v)).join(', '),
+          fmt(y.dataFilePssKb / 1024, 1), fmt(y.fileBytes / 2 ** 20, 1)]);
+      }
+    }
+    s += table(['system', 'K', 'aggregate gets/s', 'vs K=1', 'ns/get per reader', 'PSS of the data file, sum over readers, MiB', 'file MiB'], rows) + '\n';
+    s += table(['K', 'total PSS of the reader processes, MiB (all systems\' files mapped, Node heaps included)'], sh.map((x) => [x.k, `${fmt(x.totalPssKb / 1024, 1)} (${x.perReaderPssKb.map((v) => fmt(v / 1024, 1)).join(' + ')})`])) + '\n';
   }
   return s;
 }
@@ -181,7 +194,7 @@ function svg(data) {
     }
   }
   const colors = ['#4c78a8', '#f58518', '#54a24b', '#b279a2'];
-  const W = 960, left = 300, right = 90, top = 58, barH = 13, gap = 2, rowGap = 10;
+  const W = 960, left = 300, right = 90, top = 74, barH = 13, gap = 2, rowGap = 10;
   const rowH = ns.length * (barH + gap) + rowGap;
   const H = top + rows.length * rowH + 40;
   const max = Math.max(1, ...rows.flatMap((r) => r.vals.map((v) => (v ? v.max : 0))));
@@ -212,7 +225,7 @@ function svg(data) {
   });
   ns.forEach((n, j) => {
     const lx = left + j * 110;
-    o += `<rect x="${lx}" y="${top - 18}" width="12" height="10" fill="${colors[j % colors.length]}"/><text x="${lx + 16}" y="${top - 9}">${fmtN(n)} keys</text>\n`;
+    o += `<rect x="${lx}" y="${top - 22}" width="12" height="10" fill="${colors[j % colors.length]}"/><text x="${lx + 16}" y="${top - 13}">${fmtN(n)} keys</text>\n`;
   });
   o += '</svg>\n';
   return o;
