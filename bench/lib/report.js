@@ -92,9 +92,10 @@ function ratioMatrix(data, kind) {
   if (!ns.length) return '';
   const modes = kind === 'str16' ? ['hit', 'miss', 'hit-reused'] : ['hit'];
   const rows = [];
+  const others = OTHERS.filter(([oid]) => ns.some((n) => findLookup(data, n, kind, oid, oid === 'floor.koffi' ? 'call' : 'hit')));
   for (const [id, label] of MMAPOBJ_ROWS) {
     for (const mode of modes) {
-      const cells = OTHERS.map(([oid]) => ns.map((n) => {
+      const cells = others.map(([oid]) => ns.map((n) => {
         const a = findLookup(data, n, kind, id, mode);
         const b = findLookup(data, n, kind, oid, oid === 'floor.koffi' ? 'call' : mode);
         return fmtR(a && b ? ratio(a.median, b.median) : null);
@@ -104,7 +105,7 @@ function ratioMatrix(data, kind) {
     }
   }
   return `#### ${KIND_LABEL[kind]} (${ns.map(fmtN).join(' / ')} keys)\n\n` +
-    table(['mmapobj ÷', ...OTHERS.map(([, l]) => l)], rows) + '\n';
+    table(['mmapobj ÷', ...others.map(([, l]) => l)], rows) + '\n';
 }
 
 function lookupTable(cfg) {
