@@ -62,6 +62,11 @@ static inline void wr64(uint8_t *p, uint64_t v)
 void mo_free_block(mmapobj_map *m, uint64_t off, uint64_t size)
 {
     struct mo_header *h = m->hdr;
+    uint64_t ae = mo_ld(&h->alloc_end);
+    if (off < MO_HEADER_SIZE || off > ae || size > ae - off || ae > m->valid) {
+        /* a damaged file named a block outside the data region: never write there */
+        return;
+    }
     uint32_t c = mo_class_of(size, m->class_count);
     mo_seq_begin(m);
     wr64(m->base + off, (size << 8) | MO_FREE_MARKER);

@@ -149,7 +149,9 @@ typedef struct mmapobj_stats {
     uint32_t format_minor;
     int32_t writable;          /* 1 for a writer handle */
     int32_t writer_pid;        /* pid holding the writer lock, 0 if none (best effort) */
-    uint64_t count_string, count_number, count_bytes; /* live keys per value kind (writer: exact; reader: computed by a walk) */
+    uint64_t count_string, count_number, count_bytes; /* live keys per value kind, from the writer's
+                                                         counters in the header (a reader sees the
+                                                         writer's latest values) */
 } mmapobj_stats;
 
 /* The status block of a handle: the outcome of the last mmapobj_get_z()
@@ -192,9 +194,14 @@ MMAPOBJ_API const char *mmapobj_errmsg(const mmapobj_map *m);
  * default. initial_size: bytes the file starts with (at least what the
  * header and table need). initial_buckets: keys to plan for (the table is
  * sized so that this many keys fit without growing). max_size: the file
- * never grows past this; for an existing file 0 keeps the stored value.
- * On success *out is a new handle. The writer lock is held until close.
- * Errors: E_INVAL (NULL path/out, max_size smaller than needed),
+ * never grows past this (at most 4 TiB, larger values are capped); for an
+ * existing file 0 keeps the stored value, another value replaces it. An
+ * existing empty file (0 bytes) is initialised as a new map. A new file is
+ * built under a temporary name in the same directory and linked into place
+ * complete. On success *out is a new handle. The writer lock is held until
+ * close.
+ * Errors: E_INVAL (NULL or empty path, NULL out, max_size smaller than
+ *   needed or smaller than an existing file, initial_buckets > 2^38),
  *   E_NOENT, E_ACCESS, E_NOTREG, E_LOCKED, E_NOSPC, E_NOMEM, E_IO,
  *   and for an existing file every error of mmapobj_open.
  * If the file was left by a writer that died, the allocator and counts are
@@ -314,7 +321,10 @@ MMAPOBJ_API int mmapobj_verify(mmapobj_map *m);
 /* Opens a cursor over m. Every key present for the whole iteration is
  * produced exactly once; keys set or deleted during it may or may not be.
  * Survives the writer growing the table (it continues in the new table and
- * skips keys already produced). The iterator must be closed before m.
+ * skips keys already produced, recognised by their 64-bit key hash: should
+ * two keys share a hash, a chance of about 2^-64 per pair, the second one is
+ * not produced after such a switch). The iterator should be closed before m;
+ * an iterator whose map was closed returns E_CLOSED and can still be closed. 
  * Errors: E_CLOSED, E_INVAL, E_NOMEM. */
 MMAPOBJ_API int mmapobj_iter_open(mmapobj_map *m, mmapobj_iter **out);
 

@@ -239,6 +239,39 @@ static void test_presized(void)
     CHECK_OK(NULL, mmapobj_close(&m));
 }
 
+static void test_reserve(void)
+{
+    /* a reader reserves the max_file_size it saw at open; a writer that raises the maximum and
+     * grows past that reservation makes the reader's lookups fail with E_RESERVE (reopen) */
+    const char *path = test_path(dir, "reserve");
+    mmapobj_map *m = NULL, *r = NULL;
+    CHECK_OK(NULL, mmapobj_create(path, 1, 1, 1 << 20, &m));
+    CHECK_OK(m, mmapobj_set_number_z(m, "first", 1));
+    CHECK_OK(NULL, mmapobj_close(&m));
+    CHECK_OK(NULL, mmapobj_open(path, &r));
+    CHECK_OK(NULL, mmapobj_create(path, 0, 0, 64 << 20, &m));
+    char k[32], val[1000];
+    memset(val, 'r', sizeof val);
+    for (int i = 0; i < 3000; i++) {
+        key_of(k, sizeof k, i);
+        CHECK_OK(m, mmapobj_set_string(m, k, strlen(k), val, sizeof val));
+    }
+    mmapobj_stats s;
+    CHECK_OK(m, mmapobj_stat(m, &s));
+    CHECK(s.file_size > 2 << 20);
+    mmapobj_value v;
+    CHECK_RC(r, mmapobj_get(r, "key:2999", 8, &v), MMAPOBJ_E_RESERVE);
+    CHECK(strstr(mmapobj_errmsg(r), "reopen") != NULL);
+    CHECK(mmapobj_get_z(r, "key:2999") == NULL &&
+          mmapobj_status_block(r)->code == MMAPOBJ_E_RESERVE);
+    CHECK_OK(NULL, mmapobj_close(&r));
+    CHECK_OK(NULL, mmapobj_open(path, &r));
+    CHECK_OK(r, mmapobj_get(r, "key:2999", 8, &v));
+    CHECK(v.len == sizeof val);
+    CHECK_OK(NULL, mmapobj_close(&r));
+    CHECK_OK(NULL, mmapobj_close(&m));
+}
+
 int main(void)
 {
     dir = test_dir("test_growth");
@@ -247,6 +280,7 @@ int main(void)
     test_full();
     test_close_shrinks();
     test_presized();
+    test_reserve();
     printf("test_growth: ok\n");
     return 0;
 }
