@@ -471,6 +471,31 @@ static void bench_size(size_t n, int rounds, const char *dir, double target_ms)
            st.load_factor, st.file_size);
     ctx c = {n, keys, perm, &ft, reader, writer, 0};
 
+    /* before timing: every key gives its exact value on all three, every miss key nothing */
+    for (size_t i = 0; i < 2 * n; i++) {
+        const char *k = keys + i * KEY_LEN;
+        const char *want = i < n ? vals + i * VAL_LEN : NULL;
+        char out[64];
+        int64_t fl = floor_get(&ft, k, KEY_LEN, out);
+        if (want ? (fl != VAL_LEN || memcmp(out, want, VAL_LEN) != 0) : fl >= 0)
+            die("floor returned a wrong answer", NULL);
+        for (int h = 0; h < 2; h++) {
+            mmapobj_map *m = h ? writer : reader;
+            mmapobj_value v;
+            rc = mmapobj_get(m, k, KEY_LEN, &v);
+            int ok = want ? (rc == MMAPOBJ_OK && v.kind == MMAPOBJ_KIND_STRING && v.len == VAL_LEN &&
+                             memcmp(v.data, want, VAL_LEN) == 0)
+                          : rc == MMAPOBJ_NOTFOUND;
+            if (!ok) {
+                char kb[KEY_LEN + 1];
+                memcpy(kb, k, KEY_LEN);
+                kb[KEY_LEN] = 0;
+                fprintf(stderr, "mmapobj_bench: %s: wrong answer for %s (rc %d)\n", h ? "writer" : "reader", kb, rc);
+                exit(1);
+            }
+        }
+    }
+
     static const struct {
         const char *name;
         enum op op;
