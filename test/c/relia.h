@@ -4,6 +4,7 @@
 #ifndef MMAPOBJ_TEST_RELIA_H
 #define MMAPOBJ_TEST_RELIA_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
@@ -268,6 +269,23 @@ static inline int relia_apply(mmapobj_map *w, uint32_t k, uint32_t v, uint64_t s
 }
 
 #define RELIA_SCRATCH (RELIA_HDR_STR + 65536 + 16)
+
+/* Removes a test directory made by test_dir() and what is in it (one level of subdirectories),
+ * after a successful run. Best effort. */
+static inline void relia_rmdir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char p[1200];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= (int)sizeof p) continue;
+        if (unlink(p) != 0) relia_rmdir(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
 
 /* ---- processes ---------------------------------------------------------------------------- */
 

@@ -521,5 +521,6 @@ int main(void)
            " lookups + %" PRIu64 " iterated entries in %" PRIu64 " iterations); readers followed the file to >= %"
            PRIu64 " bytes; %" PRIu64 " keys changed during an iteration were produced twice (allowed)\n",
            (uint64_t)S->writer_ops, reads + iter_reads, reads, iter_reads, iters, grown, dups);
+    relia_rmdir(dir);
     return 0;
 }

@@ -260,6 +260,17 @@ int main(void)
            " in-flight ops found applied, %" PRIu64 " kills before the file existed, %" PRIu64
            " read-only verifies of a killed file reported damage before repair)\n",
            survived, total_ops, pending_seen, noent, reader_verify_bad);
+    /* Files other than the map: temporaries of creates that were killed before linking. */
+    int stray = 0;
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL)
+            stray += e->d_name[0] != '.' && strcmp(e->d_name, "crash.mmo") != 0;
+        closedir(d);
+    }
+    printf("test_crash: %d stray temporary files left in the directory by killed creates\n", stray);
+    relia_rmdir(dir);
     free(g_scratch);
     return 0;
 }

@@ -852,6 +852,7 @@ int main(int argc, char **argv)
     printf("\n");
     free(b);
     free(base);
+    relia_rmdir(g_dir);
     free(g_scratch);
     return 0;
 }

@@ -215,5 +215,6 @@ int main(void)
     else
         printf("KNOWN BUG (MMAPOBJ_TEST_KNOWN_BUG=1 to run): churn bound check skipped\n");
     printf("test_limits: OK (RLIMIT_FSIZE, max_file_size%s)\n", skipped ? "; tmpfs case SKIPPED, see above" : ", tmpfs ENOSPC");
+    relia_rmdir(g_dir);
     return 0;
 }

@@ -1,0 +1,128 @@
+/* fuzz_open.c - libFuzzer target: the input bytes are a file; open it read-only and use it.
+ *
+ * Writes the input to a private temp file, opens it with mmapobj_open, then verifies, iterates
+ * (both forms), counts, stats, and looks up a few keys: fixed ones, keys cut from the input and
+ * the first keys the iteration produced. Any crash, hang, leak, out-of-bounds access or undefined
+ * behaviour is a finding; error codes are fine. Built by csrc/fuzz/CMakeLists.txt with
+ * -fsanitize=fuzzer,address,undefined; run by test/run-fuzz.sh. */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mmapobj.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+static char g_path[256];
+static volatile unsigned g_sink;
+
+static void touch(const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    unsigned s = 0;
+    for (size_t i = 0; i < n; i++) s += c[i];
+    g_sink += s;
+}
+
+static void remove_temp(void)
+{
+    unlink(g_path);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    const char *dir = getenv("TMPDIR");
+    snprintf(g_path, sizeof g_path, "%s/mmapobj-fuzz-%d.mmo", dir && *dir ? dir : "/tmp", (int)getpid());
+    atexit(remove_temp);
+    return 0;
+}
+
+static void lookup(mmapobj_map *m, const void *key, size_t klen)
+{
+    mmapobj_value v;
+    if (mmapobj_get(m, key, klen, &v) == MMAPOBJ_OK && v.kind != MMAPOBJ_KIND_NUMBER) touch(v.data, v.len);
+    (void)mmapobj_has(m, key, klen);
+    const char *s = mmapobj_get_cstr(m, key, klen);
+    if (s) touch(s, strlen(s));
+    const mmapobj_status *sb = mmapobj_status_block(m);
+    if (!s && sb->code == MMAPOBJ_OK && sb->kind != MMAPOBJ_KIND_NUMBER && sb->len < ((uint64_t)1 << 26)) {
+        void *buf = malloc(sb->len + 1);
+        if (buf) {
+            (void)mmapobj_copy_last(m, buf, sb->len + 1);
+            free(buf);
+        }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int fd = open(g_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) abort();
+    size_t done = 0;
+    while (done < size) {
+        ssize_t w = write(fd, data + done, size - done);
+        if (w <= 0) abort();
+        done += (size_t)w;
+    }
+    close(fd);
+
+    mmapobj_map *m = NULL;
+    if (mmapobj_open(g_path, &m) != MMAPOBJ_OK) {
+        touch(mmapobj_errmsg(NULL), strlen(mmapobj_errmsg(NULL)));
+        return 0;
+    }
+    (void)mmapobj_verify(m);
+    touch(mmapobj_errmsg(m), strlen(mmapobj_errmsg(m)));
+    (void)mmapobj_count(m);
+    mmapobj_stats st;
+    (void)mmapobj_stat(m, &st);
+
+    /* Iterate, keeping the first few keys to look up again. */
+    char keys[4][64];
+    size_t klens[4];
+    int nkeys = 0;
+    mmapobj_iter *it = NULL;
+    if (mmapobj_iter_open(m, &it) == MMAPOBJ_OK) {
+        for (int i = 0; i < 100000; i++) {
+            const void *k;
+            size_t kl;
+            mmapobj_value v;
+            int rc = mmapobj_iter_next(it, &k, &kl, &v);
+            if (rc != 1) break;
+            touch(k, kl);
+            if (v.kind != MMAPOBJ_KIND_NUMBER) touch(v.data, v.len);
+            if (nkeys < 4 && kl <= 64) {
+                memcpy(keys[nkeys], k, kl);
+                klens[nkeys++] = kl;
+            }
+        }
+        mmapobj_iter_close(&it);
+    }
+    if (mmapobj_iter_open(m, &it) == MMAPOBJ_OK) {
+        unsigned char buf[512];
+        for (int i = 0; i < 100000; i++) {
+            uint64_t need = 0;
+            int rc = mmapobj_iter_batch(it, buf, sizeof buf, i & 1, &need);
+            if (rc <= 0) break;
+        }
+        mmapobj_iter_close(&it);
+    }
+
+    for (int i = 0; i < nkeys; i++) lookup(m, keys[i], klens[i]);
+    lookup(m, "a", 1);
+    lookup(m, "", 0);
+    /* Keys cut from the input: record-shaped spots after the header and the input's tail. */
+    if (size > 8200) {
+        size_t kl = data[8192] % 32;
+        if (kl <= size - 8200) lookup(m, data + 8200, kl);
+    }
+    if (size >= 16) lookup(m, data + size - 16, 16);
+    mmapobj_close(&m);
+    return 0;
+}
