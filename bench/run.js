@@ -101,7 +101,7 @@ function installPeers() {
   // Do not retry a failed optional build on every run: only when lmdb is
   // missing, or the package files changed since the last attempt.
   if (prev && prev.hash === hashFiles() && !st.lmdb) {
-    for (const m of missing) log(`peer ${m} is not available (${st[m]}); a previous install attempt failed: ${prev.hint || ''}`);
+    for (const m of missing) log(`peer ${m} is not available (${st[m]}); a previous install attempt failed${prev.hint ? `: ${prev.hint}` : ''}`);
     return { state: st, installed: false };
   }
   log(`installing benchmark peers into bench/node_modules (${missing.join(', ')} missing).`);
@@ -123,10 +123,12 @@ function installPeers() {
   st = peerState();
   let hint = '';
   if (st['mmap-object']) {
-    hint = fs.existsSync('/usr/include/boost/interprocess/managed_mapped_file.hpp')
-      ? 'see the npm output above'
-      : 'Boost headers are missing: `apt-get install -y libboost-dev`, then delete bench/node_modules and run again';
-    log(`mmap-object 1.5.0 could not be built (${hint}); it is left out of this run.`);
+    const missingTools = ['g++', 'make', 'python3'].filter((t) => cp.spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+    if (!fs.existsSync('/usr/include/boost/interprocess/managed_mapped_file.hpp')) missingTools.push('Boost headers (libboost-dev)');
+    hint = missingTools.length
+      ? `missing: ${missingTools.join(', ')}; on Debian/Ubuntu \`apt-get install -y libboost-dev g++ make python3\`, then delete bench/node_modules and run again`
+      : 'to see the compiler output: `cd bench && npm_config_nodedir=/usr CXXFLAGS=-Wno-error npm install --no-save mmap-object@1.5.0`';
+    log(`mmap-object 1.5.0 (optional) could not be built and is left out of this run: ${hint}`);
   }
   try { fs.mkdirSync(path.dirname(stamp), { recursive: true }); fs.writeFileSync(stamp, JSON.stringify({ hash: hashFiles(), state: st, hint, at: new Date().toISOString() })); } catch { /* ignore */ }
   return { state: st, installed: true };
@@ -290,7 +292,7 @@ async function main() {
   process.on('SIGINT', () => { cleanup(); process.exit(130); });
   try {
     const peers = opts.install ? installPeers() : { state: peerState(), installed: false };
-    for (const [name, err] of Object.entries(peers.state)) if (err) log(`peer ${name} unavailable: ${err}`);
+    if (!opts.install) for (const [name, err] of Object.entries(peers.state)) if (err) log(`peer ${name} unavailable: ${err}`);
     const installSec = Math.round((Date.now() - t0) / 1000);
     t0 = Date.now();
 
