@@ -77,6 +77,9 @@ const METHOD_IMPLS = {
 /** Method name -> function (null prototype: a plain lookup table). */
 const METHODS = Object.assign(Object.create(null), METHOD_IMPLS);
 const METHOD_NAMES = Object.freeze(Object.keys(METHOD_IMPLS));
+// For filtering many fresh key strings: `k in METHODS` would internalize each one; a Set only
+// hashes it (and V8 keeps that hash for the internalization that ownKeys does anyway).
+const METHOD_SET = new Set(METHOD_NAMES);
 
 function iterate() {
   return mapOf(this, 'Symbol.iterator').entries();
@@ -143,26 +146,28 @@ function ownKeysOf(target) {
   const m = target[kMap];
   const { keys, values } = m.entriesArrays();
   // Method names are not own properties; a stored key of that name is shadowed (isData tells).
-  // Readers may race a writer that deletes and re-adds a key, which an iterator may then produce
-  // twice: a Proxy's ownKeys must not repeat a key, so readers deduplicate.
+  // A reader may race a live writer (another process) that deletes and re-adds a key, which an
+  // iterator may then produce twice: a Proxy's ownKeys must not repeat a key, so a reader
+  // deduplicates when a writer has the file open.
   let outKeys = keys;
   let outVals = values;
-  let filter = !m.writable;
+  const dedupe = !m.writable && m.stats().writerPid !== 0;
+  let filter = dedupe;
   if (!filter) {
     for (let i = 0; i < keys.length; i++) {
-      if (keys[i] in METHODS) {
+      if (METHOD_SET.has(keys[i])) {
         filter = true;
         break;
       }
     }
   }
   if (filter) {
-    const seen = m.writable ? null : new Set();
+    const seen = dedupe ? new Set() : null;
     outKeys = [];
     outVals = [];
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
-      if (k in METHODS) continue;
+      if (METHOD_SET.has(k)) continue;
       if (seen !== null) {
         if (seen.has(k)) continue;
         seen.add(k);
