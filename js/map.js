@@ -32,9 +32,12 @@ const isUint8Array = types.isUint8Array;
 
 // Scratch memory shared by every map of this thread: values with a NUL inside are copied here
 // before decoding, and iteration batches land here (decoded at once, so sharing is safe).
+const SCRATCH_KEEP = 16 << 20; // a bigger one (a huge value) is used once and dropped
 let scratch = Buffer.allocUnsafeSlow(256 * 1024);
 function scratchOf(n) {
-  if (scratch.length < n) scratch = Buffer.allocUnsafeSlow(Math.max(n, scratch.length * 2));
+  if (scratch.length >= n) return scratch;
+  if (n > SCRATCH_KEEP) return Buffer.allocUnsafeSlow(n);
+  scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_KEEP, Math.max(n, scratch.length * 2)));
   return scratch;
 }
 const utf8Slice = (buf, start, end) => buf.utf8Slice(start, end);
@@ -384,19 +387,23 @@ class SharedMap {
     return this.#drain(MODE_KEYS).keys;
   }
 
-  /** All keys and values: {keys, values}, two arrays of the same length, in one pass. */
-  entriesArrays() {
-    return this.#drain(MODE_ENTRIES);
+  /**
+   * All keys and values: {keys, values}, two arrays of the same length, in one pass.
+   * With a `valueBudget` (bytes), values stop being read once that many bytes of values were read
+   * (or at a value bigger than that): `values` then holds the values of the first keys only.
+   */
+  entriesArrays(valueBudget = Infinity) {
+    return this.#drain(MODE_ENTRIES, valueBudget);
   }
 
-  #drain(mode) {
+  #drain(mode, valueBudget = Infinity) {
     try {
-      return new MapIterator(this.#iterOpen(), this.#state, this.#path, mode)._drain();
+      return new MapIterator(this.#iterOpen(), this.#state, this.#path, mode)._drain(valueBudget);
     } catch (e) {
       // A reader whose file outgrew its reservation reopens and reads everything again.
       if (e.code !== E_RESERVE || this.#writable || this.#h === null) throw e;
       this.#reopen();
-      return new MapIterator(this.#iterOpen(), this.#state, this.#path, mode)._drain();
+      return new MapIterator(this.#iterOpen(), this.#state, this.#path, mode)._drain(valueBudget);
     }
   }
 
@@ -635,12 +642,17 @@ class MapIterator {
     return 'SharedMap Iterator';
   }
 
-  // Reads everything that is left into two arrays.
-  _drain() {
+  // Reads everything that is left into two arrays; values only up to valueBudget bytes.
+  _drain(valueBudget) {
     const keys = [];
     const vals = [];
+    let withValues = this.#mode !== MODE_KEYS;
+    let valueBytes = 0;
     try {
-      while (!this.#done) this.#batch(keys, vals);
+      while (!this.#done) {
+        valueBytes += this.#batch(keys, vals, withValues, valueBudget - valueBytes);
+        if (withValues && (valueBytes >= valueBudget || vals.length < keys.length)) withValues = false;
+      }
     } finally {
       this.#finish();
     }
@@ -652,14 +664,16 @@ class MapIterator {
     this.#vals = [];
     this.#i = 0;
     try {
-      this.#batch(this.#keys, this.#vals);
+      this.#batch(this.#keys, this.#vals, this.#mode !== MODE_KEYS, Infinity);
     } catch (e) {
       this.#finish();
       throw e;
     }
   }
 
-  #batch(keys, vals) {
+  // Reads one batch into keys (and vals). Returns the bytes of values read. When a single entry
+  // needs more than maxValueBytes of buffer, that batch is read without values.
+  #batch(keys, vals, withValues, maxValueBytes) {
     const cell = this.#cell;
     if (cell.it === null) {
       if (this.#state.h === null) {
@@ -673,22 +687,24 @@ class MapIterator {
         );
       }
       this.#done = true;
-      return;
+      return 0;
     }
-    const withValues = this.#mode !== MODE_KEYS;
     const need = [0];
     let buf = scratch;
     let n;
     for (;;) {
       n = fn.iter_batch(cell.it, buf, buf.length, withValues ? 1 : 0, need);
       if (n !== E_BUFSMALL) break;
-      buf = scratchOf(Number(need[0]));
+      const size = Number(need[0]);
+      if (withValues && size > maxValueBytes) withValues = false;
+      else buf = scratchOf(size);
     }
     if (n < 0) throw fromCode(n, { handle: this.#state.h, path: this.#path, op: 'iterate' });
     if (n === 0) {
       this.#finish();
-      return;
+      return 0;
     }
+    let valueBytes = 0;
     let p = 0;
     for (let j = 0; j < n; j++) {
       const klen = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0;
@@ -704,6 +720,7 @@ class MapIterator {
       }
       const vlen = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0;
       p += 4;
+      valueBytes += vlen;
       if (kind === K_STRING) {
         vals.push(utf8Slice(buf, p, p + vlen));
       } else {
@@ -713,6 +730,7 @@ class MapIterator {
       }
       p += vlen;
     }
+    return valueBytes;
   }
 
   // Closes the C iterator (end of iteration, return(), or an error).

@@ -137,14 +137,17 @@ FALLBACK.constructor = true;
 // the end of the current job (microtask), so that those descriptors cost no lookup each. The
 // snapshot is used only for the keys in the order ownKeys returned them, and is dropped by any
 // write through the object.
-let snapshot = null; // { target, keys, values, i }
+let snapshot = null; // { target, keys, values, i }; values may be shorter than keys
+const SNAPSHOT_VALUE_BUDGET = 32 << 20;
 function dropSnapshot() {
   snapshot = null;
 }
 
 function ownKeysOf(target) {
   const m = target[kMap];
-  const { keys, values } = m.entriesArrays();
+  // Values are read along (for the descriptors that follow) up to a budget, so that listing the
+  // keys of a map with huge values does not copy them all.
+  const { keys, values } = m.entriesArrays(SNAPSHOT_VALUE_BUDGET);
   // Method names are not own properties; a stored key of that name is shadowed (isData tells).
   // A reader may race a live writer (another process) that deletes and re-adds a key, which an
   // iterator may then produce twice: a Proxy's ownKeys must not repeat a key, so a reader
@@ -173,7 +176,7 @@ function ownKeysOf(target) {
         seen.add(k);
       }
       outKeys.push(k);
-      outVals.push(values[i]);
+      if (i < values.length) outVals.push(values[i]);
     }
   }
   if (snapshot === null) queueMicrotask(dropSnapshot);
@@ -241,9 +244,10 @@ const handler = {
     const m = target[kMap];
     const s = snapshot;
     let value;
-    if (s !== null && s.target === target && s.keys[s.i] === key) {
+    if (s !== null && s.target === target && s.keys[s.i] === key && s.i < s.values.length) {
       value = s.values[s.i++];
     } else {
+      if (s !== null && s.target === target && s.keys[s.i] === key) s.i++;
       value = m.get(key);
       if (value === undefined) return undefined;
     }

@@ -155,6 +155,30 @@ test('Proxy: Object.keys and for..of over many keys, on Create and Open', () => 
   o.close();
 });
 
+test('entriesArrays with a value budget; enumeration of a map of huge values', () => {
+  const w = SharedMap.create(fresh());
+  const big = Buffer.alloc(20 << 20, 1);
+  for (let i = 0; i < 4; i++) w.set(`big${i}`, big);
+  for (let i = 0; i < 100; i++) w.set(`small${i}`, `s${i}`);
+  const all = w.entriesArrays();
+  assert.is(all.keys.length, 104);
+  assert.is(all.values.length, 104);
+  const some = w.entriesArrays(1 << 20);
+  assert.is(some.keys.length, 104);
+  assert.ok(some.values.length < 104, `values read: ${some.values.length}`);
+  some.values.forEach((v, i) => assert.equal(v, all.values[i]));
+  const o = new Open(w.path);
+  assert.is(Object.keys(o).length, 104);
+  assert.is(Object.entries(o).length, 104);
+  const d = Object.getOwnPropertyDescriptor(o, 'big2');
+  assert.ok(d.value.equals(big));
+  const copy = { ...o };
+  assert.is(copy.small7, 's7');
+  assert.ok(copy.big3.equals(big));
+  o.close();
+  w.close();
+});
+
 test('nested iteration over the same map', () => {
   const { w } = build(300);
   let pairs = 0;
