@@ -74,7 +74,8 @@ export class SharedMap implements Iterable<[string, Value]> {
   /** All keys in one array. */
   keysArray(): string[];
   /** All keys and values in two arrays of the same length. */
-  entriesArrays(): { keys: string[]; values: Value[] };
+  /** All keys and values in two arrays; with a valueBudget (bytes) values stop after that many bytes (values may then be shorter than keys). */
+  entriesArrays(valueBudget?: number): { keys: string[]; values: Value[] };
 
   readonly path: string;
   readonly writable: boolean;

@@ -42,6 +42,9 @@ function scratchOf(n) {
 }
 const utf8Slice = (buf, start, end) => buf.utf8Slice(start, end);
 
+/** Counts writes through any map of this thread (proxy.js drops enumeration snapshots on change). */
+const writes = { count: 0 };
+
 // ---- argument checks ------------------------------------------------------------------------
 
 const OPTION_NAMES = ['fileSize', 'buckets', 'maxFileSize'];
@@ -320,6 +323,7 @@ class SharedMap {
       default:
         throw valueTypeError(key, value);
     }
+    writes.count++;
     if (rc !== OK) throw fromCode(rc, { handle: h, path: this.#path, key, op: 'set' });
     return this;
   }
@@ -334,6 +338,7 @@ class SharedMap {
     }
     if (!key.isWellFormed()) return false;
     const rc = key.indexOf('\0') === -1 ? fn.delete_z(h, key) : fn.delete(h, key, byteLength(key));
+    writes.count++;
     if (rc === OK) return true;
     if (rc === NOTFOUND) return false;
     throw fromCode(rc, { handle: h, path: this.#path, key, op: 'delete' });
@@ -745,4 +750,4 @@ class MapIterator {
   }
 }
 
-module.exports = { SharedMap, createOptions, pathArg, describeType, MODE_KEYS };
+module.exports = { SharedMap, createOptions, pathArg, describeType, writes };

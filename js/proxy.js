@@ -11,7 +11,7 @@
 //                                          -> that property (so obj.hasOwnProperty(k) works)
 //   4. otherwise                           -> undefined
 
-const { SharedMap, createOptions, pathArg, describeType } = require('./map');
+const { SharedMap, createOptions, pathArg, describeType, writes } = require('./map');
 const { MmapObjError, TEXT, showKey } = require('./errors');
 
 const kMap = Symbol('mmapobj.map');
@@ -135,9 +135,9 @@ FALLBACK.constructor = true;
 // Object.keys / for..in / JSON.stringify / {...obj} call ownKeys once, then getOwnPropertyDescriptor
 // for every key in order. ownKeys reads keys and values in one batched pass and keeps them until
 // the end of the current job (microtask), so that those descriptors cost no lookup each. The
-// snapshot is used only for the keys in the order ownKeys returned them, and is dropped by any
-// write through the object.
-let snapshot = null; // { target, keys, values, i }; values may be shorter than keys
+// snapshot is used only for the keys in the order ownKeys returned them, and only while no write
+// went through any map of this thread.
+let snapshot = null; // { target, keys, values, i, writes }; values may be shorter than keys
 const SNAPSHOT_VALUE_BUDGET = 32 << 20;
 function dropSnapshot() {
   snapshot = null;
@@ -180,7 +180,7 @@ function ownKeysOf(target) {
     }
   }
   if (snapshot === null) queueMicrotask(dropSnapshot);
-  snapshot = { target, keys: outKeys, values: outVals, i: 0 };
+  snapshot = { target, keys: outKeys, values: outVals, i: 0, writes: writes.count };
   return outKeys;
 }
 
@@ -215,7 +215,6 @@ const handler = {
   set(target, key, value) {
     if (typeof key === 'symbol') throw new TypeError(TEXT.SYMBOL);
     if (key in METHODS) throw methodError('overwrite', key);
-    snapshot = null;
     target[kMap].set(key, value);
     return true;
   },
@@ -229,7 +228,6 @@ const handler = {
   deleteProperty(target, key) {
     if (typeof key === 'symbol') throw new TypeError(TEXT.SYMBOL);
     if (key in METHODS) throw methodError('delete', key);
-    snapshot = null;
     target[kMap].delete(key);
     return true;
   },
@@ -244,10 +242,11 @@ const handler = {
     const m = target[kMap];
     const s = snapshot;
     let value;
-    if (s !== null && s.target === target && s.keys[s.i] === key && s.i < s.values.length) {
-      value = s.values[s.i++];
+    if (s !== null && s.target === target && s.keys[s.i] === key && s.writes === writes.count) {
+      const i = s.i++;
+      value = i < s.values.length ? s.values[i] : m.get(key);
+      if (value === undefined) return undefined;
     } else {
-      if (s !== null && s.target === target && s.keys[s.i] === key) s.i++;
       value = m.get(key);
       if (value === undefined) return undefined;
     }
@@ -269,7 +268,6 @@ const handler = {
     if (!('value' in desc)) {
       throw new TypeError(`Cannot define ${showKey(key)} without a value`);
     }
-    snapshot = null;
     target[kMap].set(key, desc.value);
     return true;
   },

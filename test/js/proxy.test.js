@@ -168,6 +168,13 @@ test('descriptors after Object.keys see later writes (no stale snapshot)', () =>
   o[keys[0]] = 'changed';
   assert.is(Object.getOwnPropertyDescriptor(o, keys[0]).value, 'changed');
   assert.is(o[keys[0]], 'changed');
+  // A write through the SharedMap (or any other map of this thread) drops the snapshot too.
+  const again = Object.keys(o);
+  mapOf(o).set(again[0], 'via SharedMap');
+  assert.is(Object.getOwnPropertyDescriptor(o, again[0]).value, 'via SharedMap');
+  const third = Object.keys(o);
+  delete o[third[0]];
+  assert.is(Object.getOwnPropertyDescriptor(o, third[0]), undefined);
   o.close();
 });
 
