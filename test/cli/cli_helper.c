@@ -8,6 +8,7 @@
  *   sample FILE            a small fixed set of pairs with known dump lines
  *   overwrite FILE N R     N keys "k<i>", each overwritten R times; last value "final-<i>"
  *   set FILE KEY STRING    sets one string value
+ *   has FILE KEY           exit 0 if FILE exists and holds KEY, else 1
  *   hold FILE              reader: prints "ready", then serves stdin lines
  *                          "get KEY" / "count" / "verify" / "quit", one answer line each
  *   writer FILE            holds FILE open as the writer until stdin ends
@@ -244,6 +245,16 @@ static int cmd_set(const char *path, const char *key, const char *val)
     return 0;
 }
 
+static int cmd_has(const char *path, const char *key)
+{
+    mmapobj_map *m = NULL;
+    if (mmapobj_open(path, &m) != MMAPOBJ_OK)
+        return 1;
+    int rc = mmapobj_has(m, key, strlen(key));
+    mmapobj_close(&m);
+    return rc == 1 ? 0 : 1;
+}
+
 static int cmd_hold(const char *path)
 {
     mmapobj_map *m = NULL;
@@ -420,11 +431,12 @@ int main(int argc, char **argv)
     if (argc >= 5 && strcmp(argv[1], "overwrite") == 0)
         return cmd_overwrite(argv[2], num(argv[3]), num(argv[4]));
     if (argc >= 5 && strcmp(argv[1], "set") == 0) return cmd_set(argv[2], argv[3], argv[4]);
+    if (argc >= 4 && strcmp(argv[1], "has") == 0) return cmd_has(argv[2], argv[3]);
     if (argc >= 3 && strcmp(argv[1], "hold") == 0) return cmd_hold(argv[2]);
     if (argc >= 3 && strcmp(argv[1], "writer") == 0) return cmd_writer(argv[2]);
     if (argc >= 4 && strcmp(argv[1], "corrupt") == 0) return cmd_corrupt(argv[2], argv[3]);
     if (argc >= 3 && strcmp(argv[1], "oddseq") == 0) return cmd_oddseq(argv[2]);
-    fprintf(stderr, "usage: cli_helper fill|check|kinds|sample|overwrite|set|hold|writer|"
+    fprintf(stderr, "usage: cli_helper fill|check|kinds|sample|overwrite|set|has|hold|writer|"
                     "corrupt|oddseq ...\n");
     return 64;
 }

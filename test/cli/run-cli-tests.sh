@@ -386,6 +386,39 @@ EOF
     run 74 load --max-size 1M "$D/small.mo" "$D/many.jsonl" && has "$D/err" "$D/small.mo"
     has "$D/err" "many.jsonl:"
     run 0 verify -q "$D/small.mo"
+    # ^C while waiting for input: the pairs so far are kept and flushed, status 130.
+    rm -f "$D/int.mo" "$D/fifo"
+    mkfifo "$D/fifo"
+    # (exec: so that $! is the tool itself, not a subshell around it)
+    (exec $W "$T" load "$D/int.mo" "$D/fifo" 2>"$D/err") &
+    local lpid=$! tries=0
+    exec 7>"$D/fifo"
+    printf '{"key":"one","number":1}\n{"key":"two","number":2}\n' >&7
+    until "$H" has "$D/int.mo" two 2>/dev/null; do
+        tries=$((tries + 1))
+        [ $tries -gt 200 ] && { fail "load did not store the piped pairs"; break; }
+        sleep 0.05
+    done
+    kill -INT $lpid
+    tries=0
+    while kill -0 $lpid 2>/dev/null; do # never hang the suite on a tool that ignores ^C
+        tries=$((tries + 1))
+        if [ $tries -gt 200 ]; then
+            fail "load did not stop on SIGINT"
+            kill -KILL $lpid
+            break
+        fi
+        sleep 0.05
+    done
+    wait $lpid
+    local rc=$?
+    exec 7>&-
+    [ $rc -eq 130 ] || fail "interrupted load exited $rc, wanted 130"
+    has "$D/err" "interrupted (signal 2); the pairs stored so far are kept"
+    has "$D/err" "stored 2 pairs"
+    run 0 get "$D/int.mo" two && same "$D/out" <(printf '2\n')
+    run 0 verify -q "$D/int.mo"
+
     # --buckets pre-sizes a new file's table.
     rm -f "$D/pre.mo"
     run 0 load -q --buckets 100000 "$D/pre.mo" "$D/many.jsonl"
