@@ -129,7 +129,7 @@ static int tmpfs_child(void *arg)
         printf("SKIP tmpfs ENOSPC case: unshare(CLONE_NEWNS) failed: %s\n", strerror(errno));
         return EXIT_SKIP;
     }
-    if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+    if (mount("none", "/", "none", MS_REC | MS_PRIVATE, "") != 0) {
         printf("SKIP tmpfs ENOSPC case: making mounts private failed: %s\n", strerror(errno));
         return EXIT_SKIP;
     }
