@@ -74,6 +74,73 @@ test('Create in a directory that cannot be written names the path', () => {
   assert.ok(['MMAPOBJ_E_ACCESS', 'MMAPOBJ_E_NOENT', 'MMAPOBJ_E_IO'].includes(e.codeName), e.codeName);
 });
 
+test('read-only directory and unreadable files: clear errors naming the path', () => {
+  // Permission bits do not apply to root: run the probe as nobody when the tests run as root.
+  const base = fs.mkdtempSync(path.join(require('os').tmpdir(), 'mmapobj-perm-'));
+  try {
+    fs.chmodSync(base, 0o755);
+    const roDir = path.join(base, 'ro');
+    fs.mkdirSync(roDir, { mode: 0o555 });
+    fs.chmodSync(roDir, 0o555);
+    const secret = path.join(base, 'secret.mmo');
+    const w = new Create(secret);
+    w.k = 'v';
+    w.close();
+    fs.chmodSync(secret, 0o600);
+    const readonlyFile = path.join(base, 'readonly.mmo');
+    const w2 = new Create(readonlyFile);
+    w2.k = 'kept';
+    w2.close();
+    fs.chmodSync(readonlyFile, 0o444);
+    // A world-readable copy of the package for the probe (the checkout may be under /root).
+    const { library } = require('../..');
+    const pkg = path.join(base, 'pkg');
+    fs.cpSync(path.join(ROOT, 'js'), path.join(pkg, 'js'), { recursive: true });
+    for (const dep of ['koffi', '@koromix']) {
+      fs.cpSync(path.join(ROOT, 'node_modules', dep), path.join(pkg, 'node_modules', dep), { recursive: true });
+    }
+    const lib = path.join(pkg, 'libmmapobj.so.1');
+    fs.copyFileSync(library.path, lib);
+    fs.chmodSync(base, 0o755);
+    const probe = `
+      const { Create, Open } = require(${JSON.stringify(path.join(pkg, 'js', 'index.js'))});
+      const out = [];
+      for (const [what, make] of [
+        ['create in read-only dir', () => new Create(${JSON.stringify(path.join(roDir, 'x.mmo'))})],
+        ['open unreadable file', () => new Open(${JSON.stringify(secret)})],
+        ['create on read-only file', () => new Create(${JSON.stringify(readonlyFile)})],
+      ]) {
+        try { make(); out.push([what, 'no error']); } catch (e) { out.push([what, e.codeName, e.message]); }
+      }
+      const r = new Open(${JSON.stringify(readonlyFile)});
+      out.push(['read-only file still readable', r.k]);
+      r.close();
+      console.log(JSON.stringify(out));`;
+    const asRoot = process.getuid && process.getuid() === 0;
+    const cmd = asRoot ? 'setpriv' : process.execPath;
+    const args = asRoot
+      ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', probe]
+      : ['-e', probe];
+    const r = require('child_process').spawnSync(cmd, args, {
+      encoding: 'utf8',
+      cwd: base,
+      env: { ...process.env, MMAPOBJ_LIBRARY: lib },
+    });
+    assert.is(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out[0].slice(0, 2), ['create in read-only dir', 'MMAPOBJ_E_ACCESS']);
+    assert.ok(out[0][2].includes(path.join(roDir, 'x.mmo')), out[0][2]);
+    assert.equal(out[1].slice(0, 2), ['open unreadable file', 'MMAPOBJ_E_ACCESS']);
+    assert.ok(out[1][2].includes(secret), out[1][2]);
+    assert.equal(out[2].slice(0, 2), ['create on read-only file', 'MMAPOBJ_E_ACCESS']);
+    assert.ok(out[2][2].includes(readonlyFile), out[2][2]);
+    assert.equal(out[3], ['read-only file still readable', 'kept']);
+    assert.not.ok(fs.existsSync(path.join(roDir, 'x.mmo')));
+  } finally {
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+});
+
 test('wrong path arguments', () => {
   for (const p of [undefined, null, 42, {}, [], Symbol('p'), Buffer.from('x')]) {
     for (const make of [() => new Create(p), () => new Open(p), () => SharedMap.create(p), () => SharedMap.open(p)]) {
