@@ -801,8 +801,11 @@ int main(int argc, char **argv)
         size_t pos = (size_t)relia_below(&rng, blen);
         int bit = (int)relia_below(&rng, 8);
         b[pos] ^= (unsigned char)(1u << bit);
-        struct opt o = {.expect = EXPECT_ANY, .writer = (i % 4) == 0};
-        try_buf(b, blen, &o, "flip byte %zu bit %d", pos, bit);
+        /* Every 4th also as a dead writer's file (DIRTY), so the writer's repair walks the damage. */
+        int dirty = i % 4 == 1;
+        if (dirty) b[H_FLAGS] |= 1;
+        struct opt o = {.expect = EXPECT_ANY, .writer = (i % 4) <= 1};
+        try_buf(b, blen, &o, "flip byte %zu bit %d%s", pos, bit, dirty ? " + DIRTY" : "");
     }
     /* Truncations: every one shorter than file_size is E_TOOSMALL. */
     size_t fixed[] = {0, 1, 7, 8, 12, 63, 64, 128, 255, 256, 4095, 4096, 8191, 8192, 8193, 8200, (size_t)toff,
@@ -833,8 +836,10 @@ int main(int argc, char **argv)
         if (len > blen - pos) len = blen - pos;
         int zero = (i / 4) % 2;
         for (size_t j = 0; j < len; j++) b[pos + j] = zero ? 0 : (unsigned char)relia_next(&rng);
-        struct opt o = {.expect = EXPECT_ANY, .writer = (i % 3) == 0};
-        try_buf(b, blen, &o, "%s %zu bytes at %zu", zero ? "zeroed" : "junk", len, pos);
+        int dirty = i % 5 == 1;
+        if (dirty) b[H_FLAGS] |= 1;
+        struct opt o = {.expect = EXPECT_ANY, .writer = (i % 3) == 0 || dirty};
+        try_buf(b, blen, &o, "%s %zu bytes at %zu%s", zero ? "zeroed" : "junk", len, pos, dirty ? " + DIRTY" : "");
     }
     printf("random mutations done (%" PRIu64 " files so far)\n", g_tried);
 
