@@ -48,6 +48,7 @@ static uint64_t g_salt;
 static uint32_t g_nkeys;
 static double g_seconds;
 static int g_readers;
+static int g_churn; /* run_phase(): open/close churn */
 
 #define MAX_EXTRA 65536
 
@@ -74,7 +75,7 @@ static int writer_main(void *arg)
 
     relia_rng rng = {g_salt ^ 0x57524954ull};
     uint32_t next_new = 0;
-    uint64_t ops = 0, cap = relia_long() ? 2000000000ull : 50000000ull;
+    uint64_t ops = 0, reopens = 0, cap = relia_long() ? 2000000000ull : 50000000ull;
     double t0 = relia_now();
     for (;;) {
         if ((ops & 255) == 0) {
@@ -99,6 +100,14 @@ static int writer_main(void *arg)
             relia_fail("writer: op %u on key %u: %s: %s", v, k, mmapobj_code_name(rc), mmapobj_errmsg(w));
         atomic_store_explicit(&S->done[k], v, memory_order_seq_cst);
         ops++;
+        if (ops % (g_churn ? 211 : 20011) == 0) {
+            /* Close and reopen under the readers' feet: the close must not shrink the file
+             * while they have it open, and they must go on reading across the reopen. */
+            CHECK_OK(w, mmapobj_close(&w));
+            rc = mmapobj_create(g_path, 0, 0, 0, &w);
+            if (rc != MMAPOBJ_OK) relia_fail("writer: reopen: %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(NULL));
+            reopens++;
+        }
     }
     atomic_store_explicit(&S->writer_ops, ops, memory_order_relaxed);
     CHECK_OK(w, mmapobj_stat(w, &st));
@@ -106,9 +115,9 @@ static int writer_main(void *arg)
     atomic_store_explicit(&S->final_count, st.count, memory_order_relaxed);
     atomic_store_explicit(&S->stop, 1, memory_order_release);
     atomic_store_explicit(&S->final_ready, 1, memory_order_release);
-    printf("writer: %" PRIu64 " ops, %u keys touched, file %" PRIu64 " -> %" PRIu64 " bytes, %" PRIu64
-           " live keys, %" PRIu64 " buckets\n",
-           ops, next_new, init_size, st.file_size, st.count, st.bucket_count);
+    printf("writer: %" PRIu64 " ops, %" PRIu64 " close+reopen, %u keys touched, file %" PRIu64 " -> %" PRIu64
+           " bytes, %" PRIu64 " live keys, %" PRIu64 " buckets\n",
+           ops, reopens, next_new, init_size, st.file_size, st.count, st.bucket_count);
     /* Stay open (and quiescent) until the readers have done their final pass. */
     while (atomic_load_explicit(&S->readers_done, memory_order_acquire) < (uint32_t)g_readers) usleep(1000);
     rc = mmapobj_verify(w);
@@ -407,7 +416,7 @@ static int reader_main(void *arg)
     relia_rng rng = {g_salt ^ (uint64_t)(r.id + 1) * 0x1234567ull};
     uint64_t round = 0;
     while (!atomic_load_explicit(&S->stop, memory_order_acquire)) {
-        if (round % 256 == 255) { /* a fresh handle now and then: opens race the growing file */
+        if (round % (g_churn ? 4 : 256) == (g_churn ? 3 : 255)) { /* a fresh handle now and then: opens race the growing file */
             CHECK_OK(r.m, mmapobj_close(&r.m));
             reader_open(&r);
         }
@@ -450,23 +459,14 @@ static int reader_main(void *arg)
 
 /* ---- parent ---------------------------------------------------------------------------------- */
 
-int main(void)
+/* One run: a writer and g_readers readers for g_seconds. churn: the writer closes and reopens
+ * every few hundred operations and the readers reopen every few rounds (races between a closing
+ * writer's shrink and readers opening). */
+static void run_phase(const char *phase, int churn, uint64_t *total_reads)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    g_salt = relia_seed();
-    g_seconds = relia_long() ? 180.0 : relia_quick() ? 1.0 : 3.0;
-    g_seconds = (double)relia_env_long("MMAPOBJ_TEST_SECONDS", (long)g_seconds);
-    g_readers = (int)relia_env_long("MMAPOBJ_TEST_READERS", 2);
-    if (g_readers < 2) g_readers = 2;
-    if (g_readers > MAX_READERS) g_readers = MAX_READERS;
-    g_nkeys = relia_long() ? MAX_KEYS : relia_quick() ? 1500 : 4000;
-    printf("test_concurrency: seed %" PRIu64 " (MMAPOBJ_TEST_SEED), %d readers, %u keys, %.0f s\n", g_salt,
-           g_readers, g_nkeys, g_seconds);
-
-    const char *dir = test_dir("concurrency");
-    g_path = test_path(dir, "stress.mmo");
+    g_churn = churn;
     unlink(g_path);
-    S = relia_shared(sizeof *S);
+    memset(S, 0, sizeof *S);
     unsigned budget = (unsigned)(g_seconds * 20 + 300);
 
     pid_t w = relia_spawn(writer_main, NULL, budget, 0);
@@ -541,13 +541,36 @@ int main(void)
     }
     if (grown < GROWTH * INIT_SIZE)
         relia_fail("a reader followed the file only to %" PRIu64 " bytes", grown);
-    printf("test_concurrency: OK: %" PRIu64 " writer ops; stress reads checked: %" PRIu64 " (%" PRIu64
+    printf("%s: %" PRIu64 " writer ops; stress reads checked: %" PRIu64 " (%" PRIu64
            " lookups + %" PRIu64 " iterated entries in %" PRIu64 " iterations); readers followed the file to >= %"
            PRIu64 " bytes; %" PRIu64 " keys changed during an iteration were produced twice (allowed)\n",
-           (uint64_t)S->writer_ops, reads + iter_reads, reads, iter_reads, iters, grown, dups);
-    printf("test_concurrency: readers opened %" PRIu64 " handles during the run\n", opens);
+           phase, (uint64_t)S->writer_ops, reads + iter_reads, reads, iter_reads, iters, grown, dups);
+    printf("%s: readers opened %" PRIu64 " handles during the run\n", phase, opens);
     if (retries)
-        printf("KNOWN BUG #3 (MMAPOBJ_TEST_KNOWN_BUG=1 makes it fail): %" PRIu64 " reader opens failed with E_TOOSMALL while the writer grew the file, and were retried\n", retries);
+        printf("%s: KNOWN BUG #3 (MMAPOBJ_TEST_KNOWN_BUG=1 makes it fail): %" PRIu64 " reader opens failed with E_TOOSMALL while the writer grew the file, and were retried\n", phase, retries);
+    *total_reads += reads + iter_reads;
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    g_salt = relia_seed();
+    g_seconds = relia_long() ? 150.0 : relia_quick() ? 1.0 : 2.0; /* per phase */
+    g_seconds = (double)relia_env_long("MMAPOBJ_TEST_SECONDS", (long)g_seconds);
+    g_readers = (int)relia_env_long("MMAPOBJ_TEST_READERS", 2);
+    if (g_readers < 2) g_readers = 2;
+    if (g_readers > MAX_READERS) g_readers = MAX_READERS;
+    g_nkeys = relia_long() ? MAX_KEYS : relia_quick() ? 1500 : 4000;
+    printf("test_concurrency: seed %" PRIu64 " (MMAPOBJ_TEST_SEED), %d readers, %u keys, %.0f s per phase\n", g_salt,
+           g_readers, g_nkeys, g_seconds);
+
+    const char *dir = test_dir("concurrency");
+    g_path = test_path(dir, "stress.mmo");
+    S = relia_shared(sizeof *S);
+    uint64_t total = 0;
+    run_phase("steady", 0, &total);
+    run_phase("open/close churn", 1, &total);
+    printf("test_concurrency: OK: stress reads checked: %" PRIu64 "\n", total);
     relia_rmdir(dir);
     return 0;
 }
