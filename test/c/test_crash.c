@@ -185,7 +185,7 @@ int main(void)
     S = relia_shared(sizeof *S);
     relia_rng rng = {g_salt ^ 0x4B494C4Cull};
 
-    uint64_t next = 1, total_ops = 0, pending_seen = 0, noent = 0, reader_verify_bad = 0;
+    uint64_t held_rounds = 0, next = 1, total_ops = 0, pending_seen = 0, noent = 0, reader_verify_bad = 0;
     long survived = 0;
     int exists = 0; /* the file was seen after the last kill */
     for (long round = 0; round < kills; round++) {
@@ -204,6 +204,15 @@ int main(void)
          * steady writing alike. */
         unsigned e = (unsigned)relia_below(&rng, 11);
         useconds_t delay = (useconds_t)((30u << e) + relia_below(&rng, 30u << e));
+        /* Every other round a reader holds the file open across the kill and the repair: it must
+         * follow the dead writer's growth, not wait forever on its odd seq, and read through the
+         * repair. (It also stops the child's closes from shrinking the file.) */
+        mmapobj_map *held = NULL;
+        if (!fresh && round % 2 == 1) {
+            int hrc = mmapobj_open(g_path, &held);
+            if (hrc != MMAPOBJ_OK) relia_fail("round %ld: open before the child: %s: %s", round, mmapobj_code_name(hrc), mmapobj_errmsg(NULL));
+            held_rounds++;
+        }
         pid_t pid = relia_spawn(child_main, NULL, 120, -1);
         usleep(delay);
         kill(pid, SIGKILL);
@@ -242,12 +251,21 @@ int main(void)
         } else {
             next = done + 1; /* the op in flight did not happen (or changed nothing): redo it */
         }
+        if (held) {
+            snprintf(phase, sizeof phase, "round %ld (delay %u us): reader held across the kill", round, (unsigned)delay);
+            check_state(held, phase, -1);
+        }
 
         snprintf(phase, sizeof phase, "round %ld (delay %u us) after repair", round, (unsigned)delay);
         mmapobj_map *w = NULL;
         rc = mmapobj_create(g_path, 0, 0, 0, &w);
         if (rc != MMAPOBJ_OK) relia_fail("%s: reopen for writing: %s: %s", phase, mmapobj_code_name(rc), mmapobj_errmsg(NULL));
         check_writer(w, phase);
+        if (held) {
+            snprintf(phase, sizeof phase, "round %ld (delay %u us): reader held across the repair", round, (unsigned)delay);
+            check_state(held, phase, -1);
+            CHECK_OK(held, mmapobj_close(&held));
+        }
         CHECK_OK(w, mmapobj_close(&w));
         /* The clean close leaves a file that a reader verifies too. */
         CHECK_OK(NULL, mmapobj_open(g_path, &m));
@@ -258,8 +276,9 @@ int main(void)
     }
     printf("test_crash: OK: kills survived: %ld (%" PRIu64 " ops applied, %" PRIu64
            " in-flight ops found applied, %" PRIu64 " kills before the file existed, %" PRIu64
-           " read-only verifies of a killed file reported damage before repair)\n",
-           survived, total_ops, pending_seen, noent, reader_verify_bad);
+           " read-only verifies of a killed file reported damage before repair, %" PRIu64
+           " rounds with a reader open across kill and repair)\n",
+           survived, total_ops, pending_seen, noent, reader_verify_bad, held_rounds);
     /* Files other than the map: temporaries of creates that were killed before linking. */
     int stray = 0;
     DIR *d = opendir(dir);
