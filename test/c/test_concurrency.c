@@ -365,6 +365,7 @@ static void final_pass(struct reader *r)
         } else if (rc != MMAPOBJ_NOTFOUND) {
             RFAIL(r, "final: deleted key %u (version %u) gives %s", k, d, mmapobj_code_name(rc));
         }
+        r->reads++;
     }
     if (live != atomic_load_explicit(&S->final_count, memory_order_relaxed))
         RFAIL(r, "final: %" PRIu64 " live keys but the writer counts %" PRIu64, live,
@@ -377,6 +378,8 @@ static void final_pass(struct reader *r)
     if (produced != live) RFAIL(r, "final: iteration produced %" PRIu64 " of %" PRIu64 " keys", produced, live);
     mmapobj_stats st;
     CHECK_OK(r->m, mmapobj_stat(r->m, &st));
+    if (st.file_size > atomic_load_explicit(&S->max_size_seen[r->id], memory_order_relaxed))
+        atomic_store_explicit(&S->max_size_seen[r->id], st.file_size, memory_order_relaxed);
     if (st.file_size != atomic_load_explicit(&S->final_file_size, memory_order_relaxed))
         RFAIL(r, "final: reader sees file_size %" PRIu64 ", writer %" PRIu64, st.file_size,
               (uint64_t)atomic_load_explicit(&S->final_file_size, memory_order_relaxed));
