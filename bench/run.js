@@ -326,7 +326,7 @@ async function main() {
     if (lib.error) data.unavailable.mmapobj = lib.error;
     if (!nop) data.unavailable['koffi floor'] = 'nop.c could not be compiled';
 
-    const batchMs = opts.quick ? 60 : 120;
+    const batchMs = opts.quick ? 60 : 100;
     const nmax = opts.keys[opts.keys.length - 1];
     const nmin = opts.keys[0];
 

@@ -130,8 +130,8 @@ async function run(a) {
     for (let j = 0; j < its.length; j++) {
       const it = its[(j + round) % its.length];
       if (itErr.has(it)) continue;
-      // one pass that took more than 3 s is measurement enough (keeps the run short)
-      if (itTimes.get(it).length > 0 && itTimes.get(it)[0] * n > 3e9) continue;
+      // one pass that took more than 1.5 s is measurement enough (keeps the run short)
+      if (itTimes.get(it).length > 0 && itTimes.get(it)[0] * n > 1.5e9) continue;
       try {
         const t0 = process.hrtime.bigint();
         const c = it.fn();
