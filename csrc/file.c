@@ -209,21 +209,30 @@ static int open_errno(const char *path, int errnum, const char *what)
 static int attach(mmapobj_map *m, uint64_t max_override)
 {
     struct stat st;
-    if (fstat(m->fd, &st) != 0) return mo_err_os(m, MMAPOBJ_E_IO, errno, "fstat");
-    if (!S_ISREG(st.st_mode))
-        return mo_err(m, MMAPOBJ_E_NOTREG, "not a regular file");
-    uint64_t size = (uint64_t)st.st_size;
-    if (size < MO_HEADER_SIZE)
-        return mo_err(m, MMAPOBJ_E_TOOSMALL, "file has %llu bytes, less than the %u-byte header "
-                      "(empty or truncated)", (unsigned long long)size, MO_HEADER_SIZE);
-    /* read the header privately first so that a hostile max_file_size never sizes a mapping
-     * before the header is checked */
+    uint64_t size;
     struct mo_header hb;
-    ssize_t got = pread(m->fd, &hb, sizeof hb, 0);
-    if (got != (ssize_t)sizeof hb)
-        return mo_err_os(m, MMAPOBJ_E_IO, got < 0 ? errno : EIO, "cannot read the header");
     char msg[MO_ERRMSG_CAP - 64];
-    int rc = mo_header_check((const uint8_t *)&hb, size, m->path, msg, sizeof msg);
+    int rc;
+    /* A live writer grows the file (fallocate) before it publishes the new file_size, so a
+     * header that claims more than fstat saw may just be newer than our fstat: look again a
+     * few times before calling the file truncated. */
+    for (int attempt = 0;; attempt++) {
+        if (fstat(m->fd, &st) != 0) return mo_err_os(m, MMAPOBJ_E_IO, errno, "fstat");
+        if (!S_ISREG(st.st_mode))
+            return mo_err(m, MMAPOBJ_E_NOTREG, "not a regular file");
+        size = (uint64_t)st.st_size;
+        if (size < MO_HEADER_SIZE)
+            return mo_err(m, MMAPOBJ_E_TOOSMALL, "file has %llu bytes, less than the %u-byte "
+                          "header (empty or truncated)", (unsigned long long)size, MO_HEADER_SIZE);
+        /* read the header privately first so that a hostile max_file_size never sizes a
+         * mapping before the header is checked */
+        ssize_t got = pread(m->fd, &hb, sizeof hb, 0);
+        if (got != (ssize_t)sizeof hb)
+            return mo_err_os(m, MMAPOBJ_E_IO, got < 0 ? errno : EIO, "cannot read the header");
+        rc = mo_header_check((const uint8_t *)&hb, size, m->path, msg, sizeof msg);
+        if (rc != MMAPOBJ_E_TOOSMALL || m->writable || attempt >= 100) break;
+        sched_yield();
+    }
     if (rc) return mo_err(m, rc, "%s", msg);
     uint64_t maxfs = hb.max_file_size;
     if (max_override) maxfs = max_override;
@@ -253,7 +262,8 @@ MMAPOBJ_API int mmapobj_open(const char *path, mmapobj_map **out)
     mmapobj_map *m = map_alloc(path);
     if (!m) return mo_tls_err(path, MMAPOBJ_E_NOMEM, "out of memory");
     int rc;
-    m->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: opening a FIFO must not wait for a peer; the S_ISREG check below rejects it */
+    m->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (m->fd < 0) {
         rc = open_errno(path, errno, "cannot open");
         map_free(m);
@@ -464,7 +474,7 @@ MMAPOBJ_API int mmapobj_create(const char *path, uint64_t initial_size, uint64_t
                           (unsigned long long)initial_buckets);
     }
     for (int attempt = 0; attempt < 16; attempt++) {
-        m->fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        m->fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (m->fd >= 0) {
             rc = writer_open_existing(m, initial_size, initial_buckets, max_size);
             break;

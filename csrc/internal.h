@@ -22,6 +22,7 @@ struct mmapobj_map {
     int fd;
     int writable;
     int seq_odd;               /* writer: seq is odd during the current operation */
+    uint64_t dead_seq;         /* reader: odd seq left by a writer found dead (0: none) */
     uint8_t *base;             /* fixed base of the reservation; the header lives here */
     struct mo_header *hdr;
     uint64_t reserve;          /* bytes of address space reserved at base */

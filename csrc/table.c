@@ -178,7 +178,9 @@ uint32_t mo_seq_wait(mmapobj_map *m, uint64_t *s1)
     uint32_t spins = 0;
     for (;;) {
         uint64_t s = mo_ld_acq(&m->hdr->seq);
-        if (!(s & 1)) {
+        /* an odd value already found to be a dead writer's is as good as even: a new writer
+         * moves seq on before it changes anything */
+        if (!(s & 1) || s == m->dead_seq) {
             *s1 = s;
             return spins;
         }
@@ -188,6 +190,7 @@ uint32_t mo_seq_wait(mmapobj_map *m, uint64_t *s1)
         } else if (spins % 1024 != 0) {
             sched_yield();
         } else if (!mo_writer_alive(m)) {
+            m->dead_seq = s;
             *s1 = s;
             return spins;
         }
