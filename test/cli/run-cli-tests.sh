@@ -6,7 +6,8 @@
 #   MMAPOBJ_CLI_HELPER   test/cli/cli_helper.c built: fixtures + independent checks
 #   MMAPOBJ_TEST_DIR     where to put temporary files (default /tmp)
 #   MMAPOBJ_CLI_WRAPPER  optional command prefix for the tool (e.g. valgrind ...)
-# Groups: usage stat get keys_dump load roundtrip verify compact progress (default: all).
+# Groups: usage stat get keys_dump load roundtrip verify compact progress npm_bin
+# (default: all).
 set -u
 
 T=${MMAPOBJ_CLI:?set MMAPOBJ_CLI to the mmapobj tool}
@@ -392,7 +393,7 @@ EOF
     # (exec: so that $! is the tool itself, not a subshell around it)
     (exec $W "$T" load "$D/int.mo" "$D/fifo" 2>"$D/err") &
     local lpid=$! tries=0
-    exec 7>"$D/fifo"
+    exec 7<>"$D/fifo" # (read-write: never blocks, even if the tool died)
     printf '{"key":"one","number":1}\n{"key":"two","number":2}\n' >&7
     until "$H" has "$D/int.mo" two 2>/dev/null; do
         tries=$((tries + 1))
@@ -583,8 +584,49 @@ test_progress() {
     run 0 load "$D/t.mo" "$D/p.jsonl" && hasnt "$D/err" $'\r'
 }
 
+# ---------------------------------------------------------------------------------------
+# js/cli.js, the npm bin: finds the tool, passes arguments, stdio and the exit status.
+test_npm_bin() {
+    command -v node >/dev/null || { fail "node is needed for this test"; return; }
+    local js
+    js=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/js/cli.js
+    helper sample "$D/n.mo"
+    MMAPOBJ_CLI=$T node "$js" get "$D/n.mo" greeting >"$D/out" 2>"$D/err"
+    [ $? -eq 0 ] || fail "cli.js get: $(cat "$D/err")"
+    same "$D/out" <(printf 'hello, world\n')
+    MMAPOBJ_CLI=$T node "$js" get "$D/n.mo" absent >"$D/out" 2>&1
+    [ $? -eq 1 ] || fail "cli.js does not forward status 1"
+    MMAPOBJ_CLI=$T node "$js" stat >"$D/out" 2>"$D/err"
+    [ $? -eq 64 ] || fail "cli.js does not forward status 64"
+    has "$D/err" "missing FILE"
+    printf '{"key":"via","string":"stdin"}\n' | MMAPOBJ_CLI=$T node "$js" load -q "$D/n.mo"
+    [ $? -eq 0 ] || fail "cli.js load from stdin"
+    run 0 get "$D/n.mo" via && same "$D/out" <(printf 'stdin\n')
+    # Killed by SIGPIPE (dump | head): the status says so, as for the tool itself.
+    helper fill "$D/big.mo" 20000
+    MMAPOBJ_CLI=$T node "$js" dump "$D/big.mo" | head -n 1 >/dev/null
+    [ "${PIPESTATUS[0]}" -eq 141 ] || fail "cli.js after SIGPIPE exited ${PIPESTATUS[0]}, wanted 141"
+    # A wrong MMAPOBJ_CLI is reported with what was tried.
+    MMAPOBJ_CLI=$D/nope node "$js" stat f >"$D/out" 2>"$D/err"
+    [ $? -eq 70 ] || fail "cli.js with a missing tool should exit 70"
+    has "$D/err" "$D/nope (env MMAPOBJ_CLI): not an executable file"
+    # PATH search skips the script itself (npm's .bin link to it) and finds the real tool.
+    mkdir -p "$D/pkg/js" "$D/bin1" "$D/bin2"
+    cp "$js" "$D/pkg/js/cli.js"
+    ln -s "$D/pkg/js/cli.js" "$D/bin1/mmapobj"
+    ln -s "$T" "$D/bin2/mmapobj"
+    env -u MMAPOBJ_CLI PATH="$D/bin1:$D/bin2:$(dirname "$(command -v node)")" \
+        node "$D/pkg/js/cli.js" --version >"$D/out" 2>"$D/err" || fail "cli.js via PATH: $(cat "$D/err")"
+    has "$D/out" "mmapobj 1.0.0"
+    env -u MMAPOBJ_CLI PATH="$D/bin1:$(dirname "$(command -v node)")" \
+        node "$D/pkg/js/cli.js" --version >"$D/out" 2>"$D/err"
+    [ $? -eq 70 ] || fail "cli.js with only itself on PATH should exit 70"
+    has "$D/err" "$D/bin1/mmapobj (PATH): skipped, it is this Node script"
+    has "$D/err" "cmake --build"
+}
+
 groups=("$@")
-[ ${#groups[@]} -eq 0 ] && groups=(usage stat get keys_dump load roundtrip verify compact progress)
+[ ${#groups[@]} -eq 0 ] && groups=(usage stat get keys_dump load roundtrip verify compact progress npm_bin)
 for g in "${groups[@]}"; do
     CURRENT=$g
     if ! declare -F "test_$g" >/dev/null; then
