@@ -230,6 +230,8 @@ async function sharingRun(systems, n, k, windowMs, slots, ncpu, haveTaskset) {
       return {
         system: s.system,
         opsPerSec: Math.round(sum(rs.map((r) => r.ops / (r.getNs / 1e9)))),
+        opsPerCpuSec: Math.round(sum(rs.map((r) => r.ops / (r.cpuUs / 1e6)))),
+        cpuShare: rs.map((r) => Math.round((r.cpuUs * 1e3 / r.getNs) * 100) / 100),
         perReaderNsPerOp: rs.map((r) => Math.round(r.getNs / r.ops * 10) / 10),
         dataFilePssKb: sum(pss.map((x) => x[s.system].dataFilePssKb)),
         dataFileRssKb: sum(pss.map((x) => x[s.system].dataFileRssKb)),

@@ -127,7 +127,7 @@ function run(a) {
     const modes = c.noCheck ? ['call'] : (withMisses ? ['hit', 'miss'] : ['hit']);
     if (c.reused && withMisses) modes.push('hit-reused');
     for (const mode of modes) {
-      tasks.push({ c, mode, loop: C.makeLookupLoop(c.pre, c.expr), offset: 0, ops: 0, batches: [], groups: [] });
+      tasks.push({ c, mode, loop: C.makeLookupLoop(c.pre, c.expr), offset: 0, ops: 0, batches: [], groups: [], cpuShare: [] });
     }
   }
 
@@ -158,7 +158,10 @@ function run(a) {
       // 'hit-reused': the same strings were looked up once before (hash
       // cached, internalised by a Proxy trap): the best case for V8.
       if (t.mode === 'hit-reused') t.loop(t.c.ctx, keys, null, C.GROUP);
+      const cpu0 = process.cpuUsage();
       const r = t.loop(t.c.ctx, keys, times, C.GROUP);
+      const cpu = process.cpuUsage(cpu0);
+      t.cpuShare.push((cpu.user + cpu.system) * 1e3 / r.ns);
       keys = null;
       const want = t.mode.startsWith('hit') ? t.ops : (t.mode === 'miss' ? 0 : r.found);
       if (r.found !== want) {
@@ -178,6 +181,8 @@ function run(a) {
       median: C.round(s.median), min: C.round(s.min), max: C.round(s.max),
       p99: C.round(C.quantile(g, 0.99)), p999: C.round(C.quantile(g, 0.999)),
       rounds: t.batches.map((x) => C.round(x, 2)), opsPerBatch: t.ops,
+      // CPU time of the process over the batch's wall time (below ~0.9: other processes took the CPU)
+      cpuShareMin: C.round(Math.min(...t.cpuShare), 2),
       error: t.error || null,
     };
   });

@@ -5,8 +5,9 @@
 // (windowMs long) does random gets with fresh key strings on system
 // s % systems.length. All readers switch systems at the same instants, so
 // every system sees the same machine noise. Prints one JSON line per system:
-// ops and time spent inside the lookup loops (key strings are built between
-// timed chunks).
+// ops, and the wall time and CPU time (process.cpuUsage) spent inside the
+// lookup loops (key strings are built between timed chunks). CPU time shows
+// when other processes took the CPU away from a reader.
 
 const C = require('./common');
 
@@ -31,7 +32,7 @@ for (const s of systems) {
     get = C.makeLookupLoop('const o = C.o;', 'o[k]').bind(null, { o });
     close = () => o.close();
   } else throw new Error(`unknown system ${s.system}`);
-  handles.push({ name: s.system, get, close, ops: 0, getNs: 0, found: 0 });
+  handles.push({ name: s.system, get, close, ops: 0, getNs: 0, cpuUs: 0, found: 0 });
 }
 
 const perm = C.permutation(n, seed);
@@ -54,11 +55,13 @@ process.stdin.on('data', (d) => {
     while (Date.now() < end) {
       const keys = C.freshKeys(perm, off, CHUNK, 0);
       off += CHUNK;
+      const cpu0 = process.cpuUsage();
       const r = h.get(keys, null, 64);
-      h.ops += CHUNK; h.getNs += r.ns; h.found += r.found;
+      const cpu = process.cpuUsage(cpu0);
+      h.ops += CHUNK; h.getNs += r.ns; h.found += r.found; h.cpuUs += cpu.user + cpu.system;
     }
   }
-  const out = handles.map((h) => ({ system: h.name, ops: h.ops, getNs: h.getNs, found: h.found }));
+  const out = handles.map((h) => ({ system: h.name, ops: h.ops, getNs: h.getNs, cpuUs: h.cpuUs, found: h.found }));
   process.stdout.write(JSON.stringify({ pid: process.pid, results: out }) + '\n');
   Promise.all(handles.map((h) => h.close())).then(() => process.exit(out.every((r) => r.found === r.ops) ? 0 : 3));
 });

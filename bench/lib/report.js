@@ -109,9 +109,10 @@ function ratioMatrix(data, kind) {
 }
 
 function lookupTable(cfg) {
-  const rows = cfg.results.map((r) => [r.label, r.mode, r.error ? `ERROR: ${r.error}` : fmt(r.median), `${fmt(r.min)}-${fmt(r.max)}`, fmt(r.p99), fmt(r.opsPerBatch)]);
+  const rows = cfg.results.map((r) => [r.label, r.mode, r.error ? `ERROR: ${r.error}` : fmt(r.median), `${fmt(r.min)}-${fmt(r.max)}`, fmt(r.p99), fmt(r.opsPerBatch),
+    r.cpuShareMin === undefined ? 'n/a' : r.cpuShareMin.toFixed(2)]);
   return `#### ${fmtN(cfg.n)} keys, ${KIND_LABEL[cfg.kind]} (${cfg.rounds} rounds)\n\n` +
-    table(['candidate', 'lookup', 'median ns/op', 'min-max', 'p99 ns/op (64-op groups)', 'ops per batch'], rows) + '\n';
+    table(['candidate', 'lookup', 'median ns/op', 'min-max', 'p99 ns/op (64-op groups)', 'ops per batch', 'min CPU share'], rows) + '\n';
 }
 
 function markdown(data) {
@@ -140,6 +141,7 @@ function markdown(data) {
 
   if (data.lookup.length) {
     s += `## Lookup latency\n\n`;
+    s += `"min CPU share": the lowest, over the rounds, of the process's CPU time over a batch's wall time; well below 1, other processes took the CPU during that batch (the median over rounds absorbs a few such batches).\n\n`;
     for (const cfg of data.lookup) s += lookupTable(cfg);
   }
   if (data.writes.length) {
@@ -170,11 +172,13 @@ function markdown(data) {
       for (const y of x.systems) {
         const one = sh.find((z) => z.k === 1);
         const base = one && one.systems.find((z) => z.system === y.system);
-        rows.push([y.system, x.k, fmt(y.opsPerSec), base && x.k > 1 ? `${(y.opsPerSec / base.opsPerSec).toFixed(2)}x` : '', y.perReaderNsPerOp.map((v) => fmt(v)).join(', '),
-          fmt(y.dataFilePssKb / 1024, 1), fmt(y.fileBytes / 2 ** 20, 1)]);
+        rows.push([y.system, x.k, fmt(y.opsPerSec), base && x.k > 1 ? `${(y.opsPerSec / base.opsPerSec).toFixed(2)}x` : '',
+          y.opsPerCpuSec ? fmt(y.opsPerCpuSec) : 'n/a', y.cpuShare ? y.cpuShare.map((v) => v.toFixed(2)).join(', ') : 'n/a',
+          y.perReaderNsPerOp.map((v) => fmt(v)).join(', '), fmt(y.dataFilePssKb / 1024, 1), fmt(y.fileBytes / 2 ** 20, 1)]);
       }
     }
-    s += table(['system', 'K', 'aggregate gets/s', 'vs K=1', 'ns/get per reader', 'PSS of the data file, sum over readers, MiB', 'file MiB'], rows) + '\n';
+    s += table(['system', 'K', 'aggregate gets/s', 'vs K=1', 'gets per CPU-second, summed', 'CPU share per reader', 'ns/get per reader', 'PSS of the data file, sum over readers, MiB', 'file MiB'], rows) + '\n';
+    s += `"CPU share" is the CPU time a reader got (process.cpuUsage) over the wall time of its lookup loops: below about 0.9, other processes on the machine took CPU from it, and aggregate gets/s understates what the system can do (gets per CPU-second does not).\n\n`;
     s += table(['K', 'total PSS of the reader processes, MiB (all systems\' files mapped, Node heaps included)'], sh.map((x) => [x.k, `${fmt(x.totalPssKb / 1024, 1)} (${x.perReaderPssKb.map((v) => fmt(v / 1024, 1)).join(' + ')})`])) + '\n';
   }
   return s;
