@@ -40,8 +40,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const char *dir = getenv("TMPDIR");
     snprintf(g_path, sizeof g_path, "%s/mmapobj-fuzz-%d.mmo", dir && *dir ? dir : "/tmp", (int)getpid());
     atexit(remove_temp);
-    const char *kb = getenv("MMAPOBJ_TEST_KNOWN_BUG");
-    g_known_bugs = kb && *kb && strcmp(kb, "0") != 0;
     return 0;
 }
 
@@ -62,8 +60,6 @@ static void lookup(mmapobj_map *m, const void *key, size_t klen)
     }
 }
 
-static int g_known_bugs;
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int fd = open(g_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -73,13 +69,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ssize_t w = write(fd, data + done, size - done);
         if (w <= 0) abort();
         done += (size_t)w;
-    }
-    if (!g_known_bugs && size >= 72 && (data[64] & 1)) {
-        /* Known bug #4 (see test/c/relia.h knobs): every read of a file whose seq a dead writer
-         * left odd waits ~1000 yields, so such inputs time out. Make seq even until it is fixed;
-         * MMAPOBJ_TEST_KNOWN_BUG=1 fuzzes them as they are. */
-        uint8_t even = data[64] & 0xFE;
-        if (pwrite(fd, &even, 1, 64) != 1) abort();
     }
     close(fd);
 

@@ -676,14 +676,10 @@ static void special_paths(const unsigned char *base, size_t blen)
     mkdir(p, 0755);
     expect_path(p, MMAPOBJ_E_NOTREG, MMAPOBJ_E_NOTREG, "a directory");
     expect_path("/dev/null", MMAPOBJ_E_NOTREG, MMAPOBJ_E_NOTREG, "/dev/null");
-    if (relia_known_bugs()) { /* bugs-for-A #1: open(2) of a FIFO blocks before the file type is checked */
-        snprintf(p, sizeof p, "%s/a-fifo", g_dir);
-        unlink(p);
-        CHECK(mkfifo(p, 0644) == 0);
-        expect_path(p, MMAPOBJ_E_NOTREG, MMAPOBJ_E_NOTREG, "a FIFO (must not block)");
-    } else {
-        printf("KNOWN BUG (MMAPOBJ_TEST_KNOWN_BUG=1 to run): FIFO case skipped\n");
-    }
+    snprintf(p, sizeof p, "%s/a-fifo", g_dir); /* regression: bugs-for-A #1, open(2) blocked */
+    unlink(p);
+    CHECK(mkfifo(p, 0644) == 0);
+    expect_path(p, MMAPOBJ_E_NOTREG, MMAPOBJ_E_NOTREG, "a FIFO (must not block)");
     snprintf(p, sizeof p, "%s/empty-file", g_dir);
     write_file(p, (const unsigned char *)"", 0);
     expect_path(p, MMAPOBJ_E_TOOSMALL, EXPECT_ANY, "an empty file");
