@@ -15,12 +15,13 @@ H=${MMAPOBJ_CLI_HELPER:?set MMAPOBJ_CLI_HELPER to the cli_helper program}
 W=${MMAPOBJ_CLI_WRAPPER:-}
 base=${MMAPOBJ_TEST_DIR:-/tmp}
 mkdir -p "$base"
-D=$(mktemp -d "$base/cli.XXXXXX")
+ROOT=$(mktemp -d "$base/cli.XXXXXX")
+D=$ROOT # each group gets its own directory below (see the end)
 FAILS=0
 CURRENT=""
 
 cleanup() {
-    if [ "$FAILS" -eq 0 ]; then rm -rf "$D"; else echo "(files kept in $D)"; fi
+    if [ "$FAILS" -eq 0 ]; then rm -rf "$ROOT"; else echo "(files kept in $ROOT)"; fi
 }
 trap cleanup EXIT
 
@@ -42,6 +43,11 @@ run() {
     shift
     cli "$@" >"$D/out" 2>"$D/err"
     local rc=$?
+    # A sanitizer or valgrind report fails the test whatever the status was.
+    if grep -qE 'Sanitizer|runtime error:|^==[0-9]+==' "$D/err"; then
+        fail "mmapobj $*: memory error report: $(head -c 1500 "$D/err")"
+        return 1
+    fi
     if [ "$rc" -ne "$want" ]; then
         fail "mmapobj $* exited $rc, wanted $want; stderr: $(head -c 600 "$D/err")"
         return 1
@@ -634,6 +640,8 @@ for g in "${groups[@]}"; do
         continue
     fi
     before=$FAILS
+    D=$ROOT/$g
+    mkdir -p "$D"
     "test_$g"
     if [ "$FAILS" -eq "$before" ]; then echo "ok - $g"; else echo "not ok - $g"; fi
 done
