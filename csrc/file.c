@@ -74,6 +74,7 @@ static void map_free(mmapobj_map *m)
     if (m->base) munmap(m->base, m->reserve);
     if (m->fd >= 0) close(m->fd);
     m->magic = 0;
+    mo_fi_destroy(m);
     free(m->scratch);
     free(m->path);
     free(m);
@@ -246,7 +247,15 @@ static int attach(mmapobj_map *m, uint64_t max_override)
         if (rc == MMAPOBJ_OK) rc = mo_table_marker_check(m->base, msg, sizeof msg);
         atomic_thread_fence(memory_order_acquire);
         uint64_t s2 = mo_ld(&m->hdr->seq);
-        if (rc == MMAPOBJ_OK || m->writable || s1 == s2 || attempt > 100) break;
+        if (rc == MMAPOBJ_OK || m->writable || attempt > 100) break;
+        if (rc == MMAPOBJ_E_TOOSMALL) {
+            /* the writer grew the file since our fstat: follow it, then look again */
+            int r2 = mo_reader_remap(m);
+            if (r2 != MMAPOBJ_OK && r2 != MMAPOBJ_NOTFOUND) return r2;
+            size = m->valid;
+        } else if (s1 == s2) {
+            break;
+        }
         sched_yield();
     }
     if (rc) return mo_err(m, rc, "%s", msg);
@@ -363,9 +372,15 @@ static int writer_begin(mmapobj_map *m, uint64_t max_size)
     }
     h->writer_pid = (uint32_t)getpid();
     h->state_flags |= MO_FLAG_DIRTY;
-    int rc = MMAPOBJ_OK;
+    /* bytes inside the file may still be read through old offsets by readers of an earlier
+     * session: only space the writer grows from here on is fresh */
+    m->fresh_from = m->valid;
+    int rc = mo_fi_init(m);
+    if (rc) return rc;
+    /* a clean file's free lists are loaded; a dead writer's file, or damaged lists, get the
+     * free space rebuilt from the gaps between live blocks */
+    if (!dirty && mo_fi_load(m) != MMAPOBJ_OK) dirty = 1;
     if (dirty) rc = mo_repair(m);
-    if (rc == MMAPOBJ_OK) mo_bitmap_rebuild(m);
     return rc;
 }
 
@@ -420,6 +435,7 @@ static int create_new(mmapobj_map *m, uint64_t initial_size, uint64_t initial_bu
         goto fail;
     }
     rc = init_file(m, initial_size, initial_buckets, max_size);
+    if (rc == MMAPOBJ_OK) rc = mo_fi_init(m);
     if (rc) goto fail;
     m->hdr->writer_pid = (uint32_t)getpid();
     m->hdr->state_flags |= MO_FLAG_DIRTY;
@@ -441,7 +457,7 @@ static int create_new(mmapobj_map *m, uint64_t initial_size, uint64_t initial_bu
     unlink(tmp);
 linked:
     free(tmp);
-    mo_bitmap_rebuild(m);
+    m->fresh_from = mo_ld(&m->hdr->alloc_end);
     return MMAPOBJ_OK;
 fail:
     unlink(tmp);
@@ -512,6 +528,7 @@ MMAPOBJ_API int mmapobj_close(mmapobj_map **mp)
     if (m->writable) {
         struct mo_header *h = m->hdr;
         if (m->seq_odd) mo_seq_end(m);
+        mo_fi_persist(m); /* the file's free lists, for the next writer */
         if (ofd_lock(m->fd, F_WRLCK, 1, 0) == 0) {
             /* no reader has the file open: shrink to what is in use */
             uint64_t ae = mo_ld(&h->alloc_end);

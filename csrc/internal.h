@@ -31,8 +31,8 @@ struct mmapobj_map {
     uint64_t page;
     uint64_t seed;             /* hash seed (copied from the checked header) */
     uint32_t class_count;
-    uint64_t nonempty[MO_CLASS_LIMIT / 64]; /* writer: bitmap of non-empty free lists */
-    uint32_t nonempty_words;   /* writer: bit w set when nonempty[w] != 0 */
+    struct mo_freeidx *fi;     /* writer: private index of free space (freeidx.c) */
+    uint64_t fresh_from;       /* writer: bytes at or past this were never reachable */
     char *path;
     uint8_t *scratch;          /* value copies handed to the caller */
     size_t scratch_cap;
@@ -98,9 +98,18 @@ int mo_writer_alive(mmapobj_map *m);
 int mo_alloc(mmapobj_map *m, uint64_t n, uint64_t align, uint64_t *off);
 void mo_free_block(mmapobj_map *m, uint64_t off, uint64_t size);
 void mo_release_region(mmapobj_map *m, uint64_t off, uint64_t len);
-void mo_bitmap_rebuild(mmapobj_map *m);
 void mo_seq_begin(mmapobj_map *m);
 void mo_seq_end(mmapobj_map *m);
+
+/* freeidx.c */
+int mo_fi_init(mmapobj_map *m);
+void mo_fi_reset(mmapobj_map *m);
+void mo_fi_destroy(mmapobj_map *m);
+int mo_fi_has_free(const mmapobj_map *m);
+void mo_fi_add(mmapobj_map *m, uint64_t off, uint64_t size);
+int mo_fi_take(mmapobj_map *m, uint64_t n, uint64_t align, uint64_t *out);
+int mo_fi_load(mmapobj_map *m);
+void mo_fi_persist(mmapobj_map *m);
 
 /* file.c */
 int mo_grow(mmapobj_map *m, uint64_t need_end);

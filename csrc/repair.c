@@ -19,7 +19,7 @@ int mo_repair(mmapobj_map *m)
     }
     mo_seq_begin(m);
     for (uint32_t c = 0; c < MO_CLASS_LIMIT; c++) h->free_head[c] = 0;
-    mo_bitmap_rebuild(m);
+    mo_fi_reset(m);
     mo_st(&h->free_bytes, 0);
     mo_st(&h->slack_bytes, 0);
     uint64_t end = MO_HEADER_SIZE;

@@ -480,9 +480,11 @@ static int do_set(mmapobj_map *m, const void *key, size_t klen, int32_t kind, co
     }
     uint64_t foot = mo_record_footprint(klen, len);
     uint64_t off = mo_ld(&h->alloc_end);
-    if (__builtin_expect(!m->nonempty_words && off + foot <= m->valid, 1)) {
-        /* fast path: no free blocks to reuse, room at the bump pointer (always 4-aligned) */
+    if (__builtin_expect(!mo_fi_has_free(m) && off >= m->fresh_from && off + foot <= m->valid,
+                         1)) {
+        /* fast path: no free blocks to reuse, never-used room at the bump pointer (4-aligned) */
         mo_st(&h->alloc_end, off + foot);
+        m->fresh_from = off + foot;
         rc = MMAPOBJ_OK;
     } else {
         rc = mo_alloc(m, foot, MO_RECORD_ALIGN, &off);

@@ -124,13 +124,16 @@ int main(void)
     printf("record at %llu:\n", (unsigned long long)rec);
     dump((size_t)rec, 16);
 
-    /* delete with a reader open (so close does not shrink): the record becomes a free block of
-     * 16 bytes, class 0, head[0] at offset 4096 */
+    /* a second record after it, then delete "a" with a reader open (so close does not
+     * shrink): the record becomes a free block of 16 bytes, class 0, head[0] at offset 4096,
+     * written into the file at close */
     CHECK_OK(NULL, mmapobj_open(path, &r));
+    CHECK_OK(m, mmapobj_set_string(m, "c", 1, "d", 1));
     CHECK_OK(m, mmapobj_delete(m, "a", 1));
     CHECK_OK(NULL, mmapobj_close(&m));
     load(path);
-    CHECK(u64at(128) == 0);
+    CHECK(u64at(128) == 1);
+    CHECK(u64at(144) == table_end + 32);           /* alloc_end */
     CHECK(u64at(152) == 16);                       /* free_bytes */
     CHECK(u64at(4096) == rec);                     /* head[0] */
     CHECK(u64at(rec) == ((UINT64_C(16) << 8) | 0xFE)); /* size << 8 | marker */
@@ -142,7 +145,15 @@ int main(void)
     CHECK_OK(NULL, mmapobj_create(path, 0, 0, 0, &m));
     CHECK_OK(NULL, mmapobj_close(&m));
     load(path);
-    CHECK(file_len == table_end + 16 && u64at(80) == file_len && u64at(144) == file_len);
+    CHECK(file_len == table_end + 32 && u64at(80) == file_len && u64at(144) == file_len);
+    /* deleting the last record gives its bytes back to the tail, merged with the free block
+     * before it: alloc_end returns to the end of the table and no free block is left */
+    CHECK_OK(NULL, mmapobj_create(path, 0, 0, 0, &m));
+    CHECK_OK(m, mmapobj_delete(m, "c", 1));
+    CHECK_OK(NULL, mmapobj_close(&m));
+    load(path);
+    CHECK(u64at(144) == table_end && u64at(152) == 0 && u64at(4096) == 0);
+    CHECK(file_len == table_end);
     printf("test_format: ok\n");
     return 0;
 }
