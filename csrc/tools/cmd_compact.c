@@ -371,7 +371,7 @@ static int run(int argc, char **argv)
      * not compacting: check FILE first (nothing writes it while we hold the lock). */
     rc = mmapobj_verify(c->m);
     if (rc != MMAPOBJ_OK) {
-        const char *detail = mmapobj_errmsg(c->m);
+        const char *detail = tool_detail(mmapobj_errmsg(c->m), c->path);
         tool_err("%s is damaged, not compacting it: %s", c->path,
                  *detail ? detail : mmapobj_strerror(rc));
         ex = tool_exit_for(rc, ROLE_INPUT);
@@ -401,7 +401,7 @@ static int run(int argc, char **argv)
     rc = mmapobj_verify(c->w);
     if (rc != MMAPOBJ_OK) {
         tool_err("internal error: the compacted copy fails verification: %s",
-                 mmapobj_errmsg(c->w));
+                 tool_detail(mmapobj_errmsg(c->w), NULL));
         ex = EXIT_SOFTWARE;
         goto out;
     }

@@ -1,6 +1,7 @@
 /* cmd_verify.c - `mmapobj verify FILE...`: the library's full consistency walk. */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "progress.h"
 #include "tool.h"
@@ -34,11 +35,11 @@ static int verify_one(const char *path, int quiet)
     int rc = mmapobj_open(path, &m);
     if (rc != MMAPOBJ_OK) {
         int ex = tool_exit_for(rc, ROLE_INPUT);
-        const char *detail = mmapobj_errmsg(NULL);
+        const char *detail = tool_detail(mmapobj_errmsg(NULL), path);
         if (ex == EXIT_CORRUPT)
             tool_err("%s: CORRUPT: %s", path, *detail ? detail : mmapobj_strerror(rc));
         else
-            tool_err("%s", *detail ? detail : mmapobj_strerror(rc));
+            tool_err("%s: %s", path, *detail ? detail : mmapobj_strerror(rc));
         return ex;
     }
     rc = mmapobj_verify(m);
@@ -55,7 +56,9 @@ static int verify_one(const char *path, int quiet)
         }
     } else {
         ex = tool_exit_for(rc, ROLE_INPUT);
-        const char *detail = mmapobj_errmsg(m);
+        const char *detail = tool_detail(mmapobj_errmsg(m), path);
+        if (strncmp(detail, "verify: ", 8) == 0)
+            detail += 8;
         if (ex == EXIT_CORRUPT)
             tool_err("%s: CORRUPT: %s", path, *detail ? detail : mmapobj_strerror(rc));
         else

@@ -54,6 +54,10 @@ void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * exit status for rc in the given role. */
 int tool_lib_fail(const mmapobj_map *m, int rc, const char *what, enum tool_role role);
 
+/* The library's detail message without its "mmapobj: " prefix (our messages carry
+ * their own) and, when path is not NULL, without the "'<path>': " that follows it. */
+const char *tool_detail(const char *msg, const char *path);
+
 /* Exit status for a library code. */
 int tool_exit_for(int rc, enum tool_role role);
 

@@ -93,9 +93,23 @@ int tool_exit_for(int rc, enum tool_role role)
     }
 }
 
+const char *tool_detail(const char *msg, const char *path)
+{
+    if (!msg)
+        return "";
+    if (strncmp(msg, "mmapobj: ", 9) == 0)
+        msg += 9;
+    if (path) {
+        size_t n = strlen(path);
+        if (msg[0] == '\'' && strncmp(msg + 1, path, n) == 0 && strncmp(msg + 1 + n, "': ", 3) == 0)
+            msg += n + 4;
+    }
+    return msg;
+}
+
 int tool_lib_fail(const mmapobj_map *m, int rc, const char *what, enum tool_role role)
 {
-    const char *detail = mmapobj_errmsg(m);
+    const char *detail = tool_detail(mmapobj_errmsg(m), NULL);
     if (detail && *detail)
         tool_err("%s", detail);
     else
