@@ -53,6 +53,7 @@ const struct tool_cmd cmd_compact = {
 struct compact {
     const char *path;   /* FILE */
     const char *out;    /* OUT or NULL */
+    char *real;         /* FILE with symlinks resolved: what the rename replaces */
     int lockfd;
     struct stat st;     /* of FILE */
     mmapobj_map *m;     /* reader on FILE */
@@ -240,7 +241,7 @@ static uint64_t buckets_for(uint64_t n)
 
 static int make_temp(struct compact *c)
 {
-    const char *target = c->out ? c->out : c->path;
+    const char *target = c->out ? c->out : c->real;
     char *base = dup_basename(target);
     c->dir = dup_dirname(target);
     size_t dlen = c->dir ? strlen(c->dir) : 0;
@@ -274,8 +275,8 @@ static int make_temp(struct compact *c)
 static int install(struct compact *c)
 {
     if (!c->out) {
-        if (rename(c->tmpfile, c->path) < 0) {
-            tool_err("cannot rename %s to %s: %s", c->tmpfile, c->path, strerror(errno));
+        if (rename(c->tmpfile, c->real) < 0) {
+            tool_err("cannot rename %s to %s: %s", c->tmpfile, c->real, strerror(errno));
             return EXIT_IOERR;
         }
     } else {
@@ -354,6 +355,13 @@ static int run(int argc, char **argv)
     int rc = mmapobj_open(c->path, &c->m);
     if (rc != MMAPOBJ_OK) {
         ex = tool_lib_fail(NULL, rc, c->path, ROLE_INPUT);
+        goto out;
+    }
+    /* A symlinked FILE: replace the file it names and keep the link. */
+    c->real = realpath(c->path, NULL);
+    if (!c->real) {
+        tool_err("cannot resolve %s: %s", c->path, strerror(errno));
+        ex = EXIT_IOERR;
         goto out;
     }
     if (!same_file(c->path, &c->st)) {
@@ -466,6 +474,7 @@ out:
     free(c->tmpdir);
     free(c->tmpfile);
     free(c->dir);
+    free(c->real);
     if (ex == EXIT_OK_)
         ex = tool_finish_stdout();
     return ex;

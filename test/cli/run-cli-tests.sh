@@ -542,6 +542,17 @@ test_compact() {
     cli dump "$D/src.mo" | LC_ALL=C sort >"$D/s3"
     same "$D/s1" "$D/s3"
 
+    # A symlink to FILE stays a symlink: the file it names is replaced.
+    mkdir -p "$D/real"
+    cp "$D/src.copy" "$D/real/target.mo"
+    ln -s real/target.mo "$D/link.mo"
+    run 0 compact "$D/link.mo" && has "$D/out" "$D/link.mo: compacted 500 keys"
+    [ -L "$D/link.mo" ] || fail "compact replaced the symlink instead of its target"
+    [ "$(size_of "$D/real/target.mo")" -lt "$(size_of "$D/src.copy")" ] || fail "target not compacted"
+    ls -A "$D/real" | grep -q mmapobj-compact && fail "compact left a temporary directory in real/"
+    cli dump "$D/link.mo" | LC_ALL=C sort >"$D/s5"
+    same "$D/s1" "$D/s5"
+
     # A damaged FILE is left alone, with no temporary files behind.
     cp "$D/src.mo" "$D/bad.mo"
     helper corrupt "$D/bad.mo" record-klen
