@@ -95,12 +95,19 @@ const char *fmt_double(char buf[32], double d)
     /* Fewest significant digits that read back to the same bits. The C locale is in
      * effect (the tool never calls setlocale), so '.' is the decimal point. */
     char e[40];
-    for (int prec = 0; prec <= 16; prec++) {
-        snprintf(e, sizeof e, "%.*e", prec, d);
+    /* Round-tripping is monotonic in the digit count (rounding to p+1 digits is at
+     * least as close as to p digits), so binary-search it; 17 digits always do. */
+    int lo = 0, hi = 16;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        snprintf(e, sizeof e, "%.*e", mid, d);
         double back = strtod(e, NULL);
         if (memcmp(&back, &d, sizeof d) == 0)
-            break;
+            hi = mid;
+        else
+            lo = mid + 1;
     }
+    snprintf(e, sizeof e, "%.*e", hi, d);
     /* e is "[-]D[.DDD]e(+|-)XX": collect the digits and the exponent. */
     char digits[24] = {0};
     int nd = 0, o = 0;

@@ -451,6 +451,20 @@ test_roundtrip() {
         '"number":"-Infinity"' '"number":-0}' '"number":5e-324}' '"bytes":""' 'ключ' '😀'; do
         has "$D/a.sorted" "$pat"
     done
+    # Numbers are in their shortest round-trip form, laid out as JavaScript prints them.
+    node -e '
+      const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n");
+      let checked = 0;
+      for (const l of lines) {
+        const m = /"number":(-?[0-9][^}]*)}$/.exec(l);
+        if (!m) continue;
+        const v = JSON.parse(m[1]);
+        const js = Object.is(v, -0) ? "-0" : String(v);
+        if (js !== m[1]) { console.error("number " + m[1] + " is not shortest, JS says " + js); process.exit(1); }
+        checked++;
+      }
+      if (checked < 20000) { console.error("only " + checked + " numbers"); process.exit(1); }' "$D/a.sorted" ||
+        fail "numbers are not in shortest form"
     run 0 keys "$D/b.mo" && [ "$(wc -l <"$D/out")" -eq $n ] || fail "keys count"
     run 0 verify "$D/b.mo" && has "$D/out" "ok (100,000 keys"
 }
