@@ -27,6 +27,7 @@ const struct tool_cmd cmd_get = {
     "  -b, --key-base64  KEY is given in base64 (for keys with NUL or other bytes\n"
     "                    a command line cannot carry)\n"
     "  -h, --help        show this help\n"
+    "Put -- before a KEY that starts with '-': mmapobj get FILE -- -key\n"
     "\n"
     "Exit status: 0 found, 1 KEY is absent, 2 damaged or unsupported file,\n"
     "64 usage, 66 cannot open, 74 write error.\n",

@@ -209,6 +209,7 @@ static int cmd_sample(const char *path)
     MUST(m, mmapobj_set_string(m, "badutf8", 7, "\xc3\x28", 2));
     MUST(m, mmapobj_set_string(m, "esc", 3, "\"\\\n\r\t\b\f\x01/", 9));
     MUST(m, mmapobj_set_number(m, "\xff", 1, 1));
+    MUST(m, mmapobj_set_string(m, "-dash", 5, "starts with a dash", 18));
     MUST(m, mmapobj_close(&m));
     return 0;
 }

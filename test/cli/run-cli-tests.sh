@@ -158,6 +158,12 @@ test_usage() {
     run 2 compact "$D/text.mo" && has "$D/err" "$D/text.mo"
     same "$D/text.mo" <(echo "this is not a map")
     run 73 load "$D/no/such/dir/f.mo" </dev/null && has "$D/err" "$D/no/such/dir/f.mo"
+    run 73 load "$D" </dev/null && has "$D/err" "$D"
+    run 66 load "$D/f.mo" "$D" && has "$D/err" "it is a directory"
+    # load never writes into a file that is not an mmapobj file.
+    echo '{"key":"a","number":1}' | cli load "$D/text.mo" 2>"$D/err"
+    [ $? -eq 2 ] || fail "load into a text file should exit 2"
+    same "$D/text.mo" <(echo "this is not a map")
     run 66 load "$D/f.mo" "$D/missing.jsonl" && has "$D/err" "$D/missing.jsonl"
 }
 
@@ -213,6 +219,7 @@ test_get() {
     run 0 get "$f" empty-bytes && same "$D/out" <(printf '\n')
     run 0 get "$f" empty-string && same "$D/out" <(printf '\n')
     run 0 get "$f" '' && same "$D/out" <(printf 'value of the empty key\n')
+    run 0 get "$f" -- -dash && same "$D/out" <(printf 'starts with a dash\n')
     run 0 get "$f" unicode && same "$D/out" <(printf 'ключ ✓ 😀\n')
     run 0 get -r "$f" badutf8 && same "$D/out" <(printf '\303\050')
     # Keys a command line cannot carry, in base64: "nul\0key" and "\xff".
@@ -250,7 +257,8 @@ SAMPLE_DUMP='{"key":"greeting","string":"hello, world"}
 {"key":"unicode","string":"ключ ✓ 😀"}
 {"key":"badutf8","string_base64":"wyg="}
 {"key":"esc","string":"\"\\\n\r\t\b\f\u0001/"}
-{"key_base64":"/w==","number":1}'
+{"key_base64":"/w==","number":1}
+{"key":"-dash","string":"starts with a dash"}'
 
 test_keys_dump() {
     local f=$D/d.mo
@@ -270,7 +278,7 @@ test_keys_dump() {
 
     sed -E 's/^(\{"key(_base64)?":"([^"\\]|\\.)*")(,.*)?\}$/\1}/' "$D/want" | LC_ALL=C sort >"$D/wantkeys"
     run 0 keys "$f" && LC_ALL=C sort "$D/out" >"$D/got" && same "$D/got" "$D/wantkeys"
-    [ "$(wc -l <"$D/got")" -eq 19 ] || fail "keys printed $(wc -l <"$D/got") lines, wanted 19"
+    [ "$(wc -l <"$D/got")" -eq 20 ] || fail "keys printed $(wc -l <"$D/got") lines, wanted 20"
 
     # An empty map dumps nothing.
     cli load -q "$D/e2.mo" </dev/null || fail "load of empty input"
