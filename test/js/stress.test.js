@@ -33,7 +33,7 @@ function run(script, args) {
 
 async function waitFor(file) {
   const { SharedMap } = require('../..');
-  for (let i = 0; i < 500; i++) {
+  for (let i = 0; i < 3000; i++) {
     try {
       const m = SharedMap.open(file);
       const started = m.get('_started');
