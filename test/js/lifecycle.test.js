@@ -7,7 +7,7 @@ const assert = require('uvu/assert');
 const fs = require('fs');
 const path = require('path');
 const { execFileSync, spawnSync } = require('child_process');
-const { SharedMap, Create, Open, library } = require('../..');
+const { SharedMap, Create, Open, library, mapOf: mapOfObj } = require('../..');
 const { ROOT, tempDir, cleanup, thrown, childEnv } = require('./helpers');
 
 const test = suite('lifecycle');
@@ -221,6 +221,28 @@ test('a reader whose file outgrew its address reservation reopens by itself', ()
   assert.match(e.message, /reopened/);
   r.close();
   o.close();
+  w.close();
+});
+
+test('no descriptor leak over many opens, closes and abandoned iterations', async () => {
+  const file = fresh();
+  const w = SharedMap.create(file);
+  for (let i = 0; i < 2000; i++) w.set(`k${i}`, i);
+  const fds = () => fs.readdirSync('/proc/self/fd').length;
+  const before = fds();
+  for (let i = 0; i < 500; i++) {
+    const r = i % 2 ? SharedMap.open(file) : new Open(file);
+    const it = (r instanceof SharedMap ? r : mapOfObj(r)).keys();
+    it.next(); // left half-way: close() must close it
+    if (i % 3 === 0) r.close();
+    else await new Promise((resolve) => r.close(resolve));
+  }
+  for (let i = 0; i < 200; i++) {
+    const c = SharedMap.create(fresh());
+    c.set('x', 1);
+    c.close();
+  }
+  assert.is(fds(), before);
   w.close();
 });
 
