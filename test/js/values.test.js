@@ -42,6 +42,8 @@ const STRINGS = {
   'astral + NUL': '\u{1F600}\0\u{1F601}',
   U_FFFD: '\uFFFD',
   long: 'x'.repeat(1 << 20) + '\u{1F600}',
+  'long with NUL (beyond the kept scratch buffer)': 'y'.repeat(20 << 20) + '\0' + 'z'.repeat(1000),
+  'medium with NUL': '\0'.repeat(300000),
 };
 
 for (const [name, s] of Object.entries(STRINGS)) {
