@@ -36,7 +36,7 @@ struct shared {
     _Atomic uint64_t iter_reads[MAX_READERS]; /* entries checked during iterations */
     _Atomic uint64_t iterations[MAX_READERS];
     _Atomic uint64_t dups[MAX_READERS];
-    _Atomic uint64_t opens[MAX_READERS], open_retries[MAX_READERS];       /* keys changed during an iteration and produced twice */
+    _Atomic uint64_t opens[MAX_READERS];       /* keys changed during an iteration and produced twice */
     _Atomic uint64_t max_size_seen[MAX_READERS];
     _Atomic uint32_t intent[MAX_KEYS];
     _Atomic uint32_t done[MAX_KEYS];
@@ -140,7 +140,7 @@ struct reader {
     size_t batch_cap;
     uint32_t *snap;
     unsigned char *seen;
-    uint64_t reads, iter_reads, iterations, dups, opens, open_retries;
+    uint64_t reads, iter_reads, iterations, dups, opens;
 };
 
 #define RFAIL(r, ...)                                                                   \
@@ -387,19 +387,12 @@ static void final_pass(struct reader *r)
     if (rc != MMAPOBJ_OK) RFAIL(r, "final: verify: %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(r->m));
 }
 
-/* Opens the reader's handle (again). bugs-for-A #3: an open that races the writer growing the file
- * can fail with E_TOOSMALL; until that is fixed the default run retries and counts it. */
+/* Opens the reader's handle (again). Opens race the writer growing the file (regression:
+ * bugs-for-A #3, such an open failed with E_TOOSMALL). */
 static void reader_open(struct reader *r)
 {
-    for (int tries = 0;; tries++) {
-        int rc = mmapobj_open(g_path, &r->m);
-        if (rc == MMAPOBJ_OK) break;
-        if (rc == MMAPOBJ_E_TOOSMALL && !relia_known_bugs() && tries < 1000) {
-            r->open_retries++;
-            continue;
-        }
-        RFAIL(r, "open: %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(NULL));
-    }
+    int rc = mmapobj_open(g_path, &r->m);
+    if (rc != MMAPOBJ_OK) RFAIL(r, "open: %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(NULL));
     CHECK(mmapobj_is_writable(r->m) == 0);
     r->opens++;
 }
@@ -449,7 +442,6 @@ static int reader_main(void *arg)
     atomic_store_explicit(&S->iterations[r.id], r.iterations, memory_order_relaxed);
     atomic_store_explicit(&S->dups[r.id], r.dups, memory_order_relaxed);
     atomic_store_explicit(&S->opens[r.id], r.opens, memory_order_relaxed);
-    atomic_store_explicit(&S->open_retries[r.id], r.open_retries, memory_order_relaxed);
     CHECK_OK(r.m, mmapobj_close(&r.m));
     atomic_fetch_add_explicit(&S->readers_done, 1, memory_order_release);
     free(r.scratch);
@@ -531,14 +523,13 @@ static void run_phase(const char *phase, int churn, uint64_t *total_reads)
     CHECK_OK(m, mmapobj_close(&m));
     free(scratch);
 
-    uint64_t reads = 0, iter_reads = 0, iters = 0, dups = 0, opens = 0, retries = 0, grown = UINT64_MAX;
+    uint64_t reads = 0, iter_reads = 0, iters = 0, dups = 0, opens = 0, grown = UINT64_MAX;
     for (int i = 0; i < g_readers; i++) {
         reads += S->reads[i];
         iter_reads += S->iter_reads[i];
         iters += S->iterations[i];
         dups += S->dups[i];
         opens += S->opens[i];
-        retries += S->open_retries[i];
         if (S->max_size_seen[i] < grown) grown = S->max_size_seen[i];
         if (S->reads[i] == 0 || S->iterations[i] == 0) relia_fail("reader %d checked nothing", i);
     }
@@ -549,8 +540,6 @@ static void run_phase(const char *phase, int churn, uint64_t *total_reads)
            PRIu64 " bytes; %" PRIu64 " keys changed during an iteration were produced twice (allowed)\n",
            phase, (uint64_t)S->writer_ops, reads + iter_reads, reads, iter_reads, iters, grown, dups);
     printf("%s: readers opened %" PRIu64 " handles during the run\n", phase, opens);
-    if (retries)
-        printf("%s: KNOWN BUG #3 (MMAPOBJ_TEST_KNOWN_BUG=1 makes it fail): %" PRIu64 " reader opens failed with E_TOOSMALL while the writer grew the file, and were retried\n", phase, retries);
     *total_reads += reads + iter_reads;
 }
 
