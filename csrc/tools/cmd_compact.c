@@ -134,8 +134,9 @@ static int take_writer_lock(struct compact *c)
     mmapobj_map *m = NULL;
     mmapobj_stats s;
     int pid = 0;
+    int locked;
     if (mmapobj_open(c->path, &m) == MMAPOBJ_OK && mmapobj_stat(m, &s) == MMAPOBJ_OK)
-        pid = s.writer_pid;
+        tool_writer_state(c->path, s.writer_pid, &locked, &pid);
     mmapobj_close(&m);
     if (pid > 0)
         tool_err("%s is open for writing by process %d; close it there first", c->path, pid);

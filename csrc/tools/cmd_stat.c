@@ -44,9 +44,11 @@ static void print_text(const char *path, const mmapobj_stats *s)
     printf("buckets:         %s (max %s)\n", fmt_count(a, s->bucket_count),
            fmt_count(b, s->max_bucket_count));
     printf("load factor:     %.4f (grows above %.2f)\n", s->load_factor, s->max_load_factor);
-    if (s->writer_pid > 0)
-        printf("writer:          held by pid %d\n", (int)s->writer_pid);
-    else if (s->writer_pid < 0)
+    int locked, pid;
+    tool_writer_state(path, s->writer_pid, &locked, &pid);
+    if (locked && pid)
+        printf("writer:          held by pid %d\n", pid);
+    else if (locked)
         printf("writer:          held (pid unknown)\n");
     else
         printf("writer:          none\n");
@@ -76,9 +78,11 @@ static void print_json(const char *path, const mmapobj_stats *s)
            "\"max_load_factor\":%s",
            (unsigned long long)s->bucket_count, (unsigned long long)s->max_bucket_count,
            fmt_double(d1, s->load_factor), fmt_double(d2, s->max_load_factor));
-    printf(",\"writer_locked\":%s,\"writer_pid\":", s->writer_pid != 0 ? "true" : "false");
-    if (s->writer_pid > 0)
-        printf("%d}\n", (int)s->writer_pid);
+    int locked, pid;
+    tool_writer_state(path, s->writer_pid, &locked, &pid);
+    printf(",\"writer_locked\":%s,\"writer_pid\":", locked ? "true" : "false");
+    if (pid)
+        printf("%d}\n", pid);
     else
         fputs("null}\n", stdout);
 }

@@ -12,6 +12,8 @@
  *   hold FILE              reader: prints "ready", then serves stdin lines
  *                          "get KEY" / "count" / "verify" / "quit", one answer line each
  *   writer FILE            holds FILE open as the writer until stdin ends
+ *   lockonly FILE          takes FILE's writer lock (OFD lock on byte 0) without the
+ *                          library, as mmapobj compact does, until stdin ends
  *   corrupt FILE MODE      damages FILE in place per docs/FORMAT.md; MODE is one of
  *                          record-kind, record-klen, number-vlen, table-marker,
  *                          slot-range, header-checksum
@@ -305,6 +307,27 @@ static int cmd_writer(const char *path)
     return 0;
 }
 
+static int cmd_lockonly(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_len = 1;
+    if (fd < 0 || fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+        perror(path);
+        return 3;
+    }
+    printf("ready %d\n", (int)getpid());
+    fflush(stdout);
+    char line[64];
+    while (fgets(line, sizeof line, stdin))
+        ;
+    close(fd);
+    return 0;
+}
+
 /* ---- raw damage, by the offsets of docs/FORMAT.md -------------------------------------- */
 
 static uint64_t rd64(int fd, uint64_t off)
@@ -435,9 +458,10 @@ int main(int argc, char **argv)
     if (argc >= 4 && strcmp(argv[1], "has") == 0) return cmd_has(argv[2], argv[3]);
     if (argc >= 3 && strcmp(argv[1], "hold") == 0) return cmd_hold(argv[2]);
     if (argc >= 3 && strcmp(argv[1], "writer") == 0) return cmd_writer(argv[2]);
+    if (argc >= 3 && strcmp(argv[1], "lockonly") == 0) return cmd_lockonly(argv[2]);
     if (argc >= 4 && strcmp(argv[1], "corrupt") == 0) return cmd_corrupt(argv[2], argv[3]);
     if (argc >= 3 && strcmp(argv[1], "oddseq") == 0) return cmd_oddseq(argv[2]);
-    fprintf(stderr, "usage: cli_helper fill|check|kinds|sample|overwrite|set|has|hold|writer|"
+    fprintf(stderr, "usage: cli_helper fill|check|kinds|sample|overwrite|set|has|hold|writer|lockonly|"
                     "corrupt|oddseq ...\n");
     return 64;
 }

@@ -72,7 +72,7 @@ commas() { sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta' <<<"$1"; }
 # coprocess), WRITER_PID (the pid it reports), WIN (its stdin). stop_writer ends it.
 start_writer() {
     local line
-    coproc WRCO { "$H" writer "$1"; }
+    coproc WRCO { "$H" "${2:-writer}" "$1"; }
     WPID=$WRCO_PID
     WIN=${WRCO[1]}
     read -r line WRITER_PID <&"${WRCO[0]}"
@@ -196,6 +196,14 @@ test_stat() {
     run 0 stat --json "$f" && has "$D/out" "\"writer_locked\":true,\"writer_pid\":$WRITER_PID}"
     stop_writer
     run 0 stat "$f" && has "$D/out" "writer:          none"
+    # A lock holder that records no pid in the file (as mmapobj compact): held, pid unknown
+    # (the pid in the file belongs to the last writer, which has exited).
+    start_writer "$f" lockonly
+    run 0 stat "$f" && has "$D/out" "writer:          held (pid unknown)"
+    run 0 stat --json "$f" && has "$D/out" '"writer_locked":true,"writer_pid":null}'
+    run 75 compact "$f" && has "$D/err" "open for writing by another process"
+    run 75 load "$f" </dev/null && true
+    stop_writer
 }
 
 # ---------------------------------------------------------------------------------------
