@@ -484,6 +484,13 @@ MMAPOBJ_API int mmapobj_create(const char *path, uint64_t initial_size, uint64_t
     if (max_size > MO_MAX_FILE_LIMIT) max_size = MO_MAX_FILE_LIMIT;
     uint64_t mx = max_size ? max_size : MMAPOBJ_DEFAULT_MAX_FILE_SIZE;
     int rc = MMAPOBJ_E_IO;
+    if (initial_size > mx) {
+        /* most likely a size in the wrong unit: refuse rather than claim max_size of disk */
+        map_free(m);
+        return mo_tls_err(path, MMAPOBJ_E_INVAL, "initial_size %llu is larger than max_size %llu%s",
+                          (unsigned long long)initial_size, (unsigned long long)mx,
+                          max_size ? "" : " (the default)");
+    }
     if (initial_buckets > (UINT64_C(1) << 38)) {
         map_free(m);
         return mo_tls_err(path, MMAPOBJ_E_INVAL, "initial_buckets %llu is too large",

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "format.h"
 #include "mmapobj.h"
@@ -48,6 +49,7 @@ struct mmapobj_iter {
     mmapobj_map *m;
     struct mmapobj_iter *next, *prev;
     uint64_t tref;             /* the table the cursor walks */
+    uint64_t gen;              /* and its generation (table block + 8) */
     uint64_t pos;              /* next slot */
     int switched;              /* the table changed at least once */
     int pending;               /* batch: an entry produced but not yet delivered */
@@ -91,6 +93,13 @@ int mo_tref_check(const mmapobj_map *m, uint64_t tref, uint64_t *toff, uint32_t 
 int mo_read_record(const mmapobj_map *m, uint64_t off, struct mo_hit *hit);
 int mo_ensure_scratch(mmapobj_map *m, size_t n);
 int mo_table_build(mmapobj_map *m, uint64_t want, uint32_t log2);
+/* The generation of the table block at toff (checked by mo_tref_check against the mapping). */
+static inline uint64_t mo_table_generation(const mmapobj_map *m, uint64_t toff)
+{
+    uint64_t g;
+    memcpy(&g, m->base + toff + 8, 8);
+    return g;
+}
 uint32_t mo_seq_wait(mmapobj_map *m, uint64_t *s1);
 int mo_writer_alive(mmapobj_map *m);
 

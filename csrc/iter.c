@@ -38,6 +38,9 @@ MMAPOBJ_API int mmapobj_iter_open(mmapobj_map *m, mmapobj_iter **out)
     it->magic = MO_ITER_MAGIC;
     it->m = m;
     it->tref = mo_ld_acq(&m->hdr->table_ref);
+    uint64_t toff;
+    uint32_t lg;
+    if (mo_tref_check(m, it->tref, &toff, &lg) == MMAPOBJ_OK) it->gen = mo_table_generation(m, toff);
     it->next = m->iters;
     if (m->iters) m->iters->prev = it;
     m->iters = it;
@@ -124,17 +127,21 @@ static int step(mmapobj_iter *it)
         uint64_t s1 = 0, s2 = 0;
         if (!m->writable) mo_seq_wait(m, &s1);
         uint64_t tref = mo_ld_acq(&m->hdr->table_ref);
-        if (tref != it->tref) {
+        uint64_t toff;
+        uint32_t lg;
+        int rc = mo_tref_check(m, tref, &toff, &lg);
+        /* a table is known by its reference and its generation: a rebuild may put a table of
+         * the same size back where an older one was */
+        uint64_t gen = rc == MMAPOBJ_OK ? mo_table_generation(m, toff) : 0;
+        if (tref != it->tref || gen != it->gen) {
             /* the writer published a new table: restart in it, skipping what was produced */
             qsort(it->hashes, it->nhashes, sizeof *it->hashes, cmp_u64);
             it->nsorted = it->nhashes;
             it->switched = 1;
             it->tref = tref;
+            it->gen = gen;
             it->pos = 0;
         }
-        uint64_t toff;
-        uint32_t lg;
-        int rc = mo_tref_check(m, tref, &toff, &lg);
         int end = 0;
         if (rc == MMAPOBJ_OK) {
             if (it->pos >= (UINT64_C(1) << lg))

@@ -411,6 +411,8 @@ int mo_table_build(mmapobj_map *m, uint64_t want, uint32_t lg)
     memcpy(t, &marker, 4);
     memcpy(t + 4, &lg, 4);
     memset(t + 8, 0, (size_t)(foot - 8));
+    uint64_t gen = mo_table_generation(m, ooff) + 1;
+    memcpy(t + 8, &gen, 8);
     uint64_t *ns = (uint64_t *)(void *)(t + MO_TABLE_HDR);
     const uint64_t *os = (const uint64_t *)(const void *)(m->base + ooff + MO_TABLE_HDR);
     uint64_t nmask = (UINT64_C(1) << lg) - 1;

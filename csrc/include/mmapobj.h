@@ -201,7 +201,9 @@ MMAPOBJ_API const char *mmapobj_errmsg(const mmapobj_map *m);
  * complete. On success *out is a new handle. The writer lock is held until
  * close.
  * Errors: E_INVAL (NULL or empty path, NULL out, max_size smaller than
- *   needed or smaller than an existing file, initial_buckets > 2^38),
+ *   needed or smaller than an existing file, initial_size larger than
+ *   max_size (or than the default max_size when max_size is 0),
+ *   initial_buckets > 2^38),
  *   E_NOENT, E_ACCESS, E_NOTREG, E_LOCKED, E_NOSPC, E_NOMEM, E_IO,
  *   and for an existing file every error of mmapobj_open.
  * If the file was left by a writer that died, the allocator and counts are

@@ -58,6 +58,11 @@ static void test_create_errors(void)
     CHECK_RC(NULL, mmapobj_create(small, 0, 0, 4096, &m), MMAPOBJ_E_INVAL);
     CHECK(access(small, F_OK) != 0); /* nothing left behind */
     CHECK_RC(NULL, mmapobj_create(small, 0, 1000000, 65536, &m), MMAPOBJ_E_INVAL);
+    /* an initial size above the maximum (a size in the wrong unit?) is refused, not clamped */
+    CHECK_RC(NULL, mmapobj_create(small, 1 << 20, 0, 65536, &m), MMAPOBJ_E_INVAL);
+    CHECK(strstr(mmapobj_errmsg(NULL), "initial_size") != NULL);
+    CHECK_RC(NULL, mmapobj_create(small, UINT64_C(1) << 50, 0, 0, &m), MMAPOBJ_E_INVAL);
+    CHECK(access(small, F_OK) != 0);
     /* an existing file that is not ours is never clobbered */
     const char *foreign = test_path(dir, "foreign");
     char junk[9000];

@@ -154,6 +154,21 @@ int main(void)
     load(path);
     CHECK(u64at(144) == table_end && u64at(152) == 0 && u64at(4096) == 0);
     CHECK(file_len == table_end);
+    /* table generation (table block + 8): 0 at creation, +1 per rebuild */
+    const char *gpath = test_path(dir, "gen");
+    CHECK_OK(NULL, mmapobj_create(gpath, 1, 1, 0, &m));
+    load(gpath);
+    CHECK(u64at(72) >> 56 == 3 && u64at(8192 + 8) == 0);
+    char key[16];
+    for (int i = 0; i < 7; i++) { /* the 7th insert into 8 slots rebuilds (7 > 0.8 x 8) */
+        snprintf(key, sizeof key, "g%d", i);
+        CHECK_OK(m, mmapobj_set_number(m, key, strlen(key), i));
+    }
+    load(gpath);
+    tref = u64at(72);
+    CHECK(tref >> 56 == 4 && (tref & 0xFFFFFFFFFFFF) != 8192);
+    CHECK(u64at((size_t)(tref & 0xFFFFFFFFFFFF) + 8) == 1);
+    CHECK_OK(NULL, mmapobj_close(&m));
     printf("test_format: ok\n");
     return 0;
 }
