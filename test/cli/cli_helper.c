@@ -12,6 +12,9 @@
  *   hold FILE              reader: prints "ready", then serves stdin lines
  *                          "get KEY" / "count" / "verify" / "quit", one answer line each
  *   writer FILE            holds FILE open as the writer until stdin ends
+ *   churn FILE N           writer: sets keys "c<i>" (i < N), prints "ready", then keeps
+ *                          rewriting them with values of changing sizes and adding and
+ *                          deleting keys "x<j>" until stdin ends
  *   lockonly FILE          takes FILE's writer lock (OFD lock on byte 0) without the
  *                          library, as mmapobj compact does, until stdin ends
  *   corrupt FILE MODE      damages FILE in place per docs/FORMAT.md; MODE is one of
@@ -22,6 +25,7 @@
  */
 #include <fcntl.h>
 #include <float.h>
+#include <poll.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -307,6 +311,40 @@ static int cmd_writer(const char *path)
     return 0;
 }
 
+static int cmd_churn(const char *path, uint64_t n)
+{
+    mmapobj_map *m = NULL;
+    MUST(NULL, open_writer(path, &m));
+    char key[32];
+    static char val[2048];
+    memset(val, 'v', sizeof val);
+    for (uint64_t i = 0; i < n; i++) {
+        int kl = snprintf(key, sizeof key, "c%llu", (unsigned long long)i);
+        MUST(m, mmapobj_set_string(m, key, (size_t)kl, val, 8));
+    }
+    printf("ready\n");
+    fflush(stdout);
+    struct pollfd pfd = {0, POLLIN, 0};
+    for (uint64_t round = 1;; round++) {
+        if (poll(&pfd, 1, 0) > 0)
+            break; /* stdin readable or closed: stop */
+        for (uint64_t i = 0; i < n; i++) {
+            int kl = snprintf(key, sizeof key, "c%llu", (unsigned long long)i);
+            MUST(m, mmapobj_set_string(m, key, (size_t)kl, val, (size_t)((i * 7 + round * 13) % 2000)));
+            kl = snprintf(key, sizeof key, "x%llu", (unsigned long long)((i + round) % (4 * n)));
+            if (i % 2)
+                MUST(m, mmapobj_set_number(m, key, (size_t)kl, (double)round));
+            else {
+                int rc = mmapobj_delete(m, key, (size_t)kl);
+                if (rc != MMAPOBJ_OK && rc != MMAPOBJ_NOTFOUND)
+                    die("mmapobj_delete", rc, m);
+            }
+        }
+    }
+    MUST(m, mmapobj_close(&m));
+    return 0;
+}
+
 static int cmd_lockonly(const char *path)
 {
     int fd = open(path, O_RDWR | O_CLOEXEC);
@@ -458,10 +496,11 @@ int main(int argc, char **argv)
     if (argc >= 4 && strcmp(argv[1], "has") == 0) return cmd_has(argv[2], argv[3]);
     if (argc >= 3 && strcmp(argv[1], "hold") == 0) return cmd_hold(argv[2]);
     if (argc >= 3 && strcmp(argv[1], "writer") == 0) return cmd_writer(argv[2]);
+    if (argc >= 4 && strcmp(argv[1], "churn") == 0) return cmd_churn(argv[2], num(argv[3]));
     if (argc >= 3 && strcmp(argv[1], "lockonly") == 0) return cmd_lockonly(argv[2]);
     if (argc >= 4 && strcmp(argv[1], "corrupt") == 0) return cmd_corrupt(argv[2], argv[3]);
     if (argc >= 3 && strcmp(argv[1], "oddseq") == 0) return cmd_oddseq(argv[2]);
-    fprintf(stderr, "usage: cli_helper fill|check|kinds|sample|overwrite|set|has|hold|writer|lockonly|"
+    fprintf(stderr, "usage: cli_helper fill|check|kinds|sample|overwrite|set|has|hold|writer|churn|lockonly|"
                     "corrupt|oddseq ...\n");
     return 64;
 }

@@ -72,7 +72,7 @@ commas() { sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta' <<<"$1"; }
 # coprocess), WRITER_PID (the pid it reports), WIN (its stdin). stop_writer ends it.
 start_writer() {
     local line
-    coproc WRCO { "$H" "${2:-writer}" "$1"; }
+    coproc WRCO { "$H" "${2:-writer}" "$1" ${3:+"$3"}; }
     WPID=$WRCO_PID
     WIN=${WRCO[1]}
     read -r line WRITER_PID <&"${WRCO[0]}"
@@ -307,6 +307,22 @@ test_keys_dump() {
     run 0 dump "$D/big.mo" && [ "$(wc -l <"$D/out")" -eq 20000 ] ||
         fail "dump under a live writer: $(wc -l <"$D/out") lines"
     stop_writer
+    # ... and while a writer keeps rewriting every value (reusing freed space) and adds and
+    # deletes other keys: each key present throughout ("c<i>") is listed exactly once.
+    start_writer "$D/churn.mo" churn 5000
+    [ "$WRITER_PID" = "" ] || fail "churn helper: unexpected '$WRITER_PID'"
+    local k
+    for k in 1 2 3; do
+        run 0 dump "$D/churn.mo" || break
+        grep -o '^{"key":"c[0-9]*"' "$D/out" | sort | uniq -c | awk '$1 != 1' >"$D/dups"
+        same "$D/dups" /dev/null
+        [ "$(grep -c '^{"key":"c[0-9]*"' "$D/out")" -eq 5000 ] ||
+            fail "dump under churn listed $(grep -c '^{"key":"c' "$D/out") of the 5000 stable keys"
+        run 0 keys "$D/churn.mo" && [ "$(grep -c '^{"key":"c[0-9]*"}$' "$D/out")" -eq 5000 ] ||
+            fail "keys under churn: $(grep -c '^{"key":"c' "$D/out") of 5000"
+    done
+    stop_writer
+    run 0 verify -q "$D/churn.mo"
 }
 
 # ---------------------------------------------------------------------------------------
