@@ -152,8 +152,12 @@ static int run(int argc, char **argv)
         ex = tool_lib_fail(NULL, rc, path, ROLE_OUTPUT);
         goto out;
     }
-    if (from_stdin && isatty(STDIN_FILENO) && !quiet)
-        fprintf(stderr, "mmapobj load: reading pairs from the terminal; end with Ctrl-D\n");
+    if (from_stdin && isatty(STDIN_FILENO)) {
+        /* Someone is typing: a progress line would only get in the way. */
+        progress_wanted = 0;
+        if (!quiet)
+            fprintf(stderr, "mmapobj load: reading pairs from the terminal; end with Ctrl-D\n");
+    }
 
     tool_catch_signals();
     progress_begin(&pg, progress_wanted, total_bytes);
