@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
-// npm `install` script: builds libmmapobj with CMake into <package>/build (Release, library only,
-// no tests). No node-gyp: the library is plain C loaded at run time with koffi.
+// npm `install` script: builds libmmapobj and the `mmapobj` command-line tool with CMake into
+// <package>/build (Release, no tests, no benchmarks). No node-gyp: the library is plain C loaded at run time with koffi.
 //
 // Skipped when MMAPOBJ_LIBRARY is set (that library is used) or MMAPOBJ_SKIP_BUILD=1 (use a
 // system-installed libmmapobj.so.1). When a tool or header is missing it names the apt package.
@@ -13,6 +13,7 @@ const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
 const BUILD = path.join(ROOT, 'build');
+const HAS_TOOL = fs.existsSync(path.join(ROOT, 'csrc', 'tools', 'CMakeLists.txt'));
 
 function log(msg) {
   process.stderr.write(`mmapobj install: ${msg}\n`);
@@ -90,16 +91,17 @@ function main() {
     '-DCMAKE_BUILD_TYPE=Release',
     '-DMMAPOBJ_BUILD_TESTS=OFF',
     '-DMMAPOBJ_BUILD_BENCH=OFF',
-    '-DMMAPOBJ_BUILD_TOOLS=OFF',
+    // The command-line tool is the package's `mmapobj` bin (js/cli.js runs it).
+    `-DMMAPOBJ_BUILD_TOOLS=${HAS_TOOL ? 'ON' : 'OFF'}`,
     '-DMMAPOBJ_BUILD_FUZZ=OFF',
     // A newer compiler's new warning must not break a user's install; `npm test` builds with -Werror.
     '-DMMAPOBJ_WERROR=OFF',
     ...(process.env.CC ? [`-DCMAKE_C_COMPILER=${process.env.CC}`] : []),
   ]);
-  run('cmake', ['--build', BUILD, '--target', 'mmapobj', '-j', jobs]);
+  run('cmake', ['--build', BUILD, '--target', 'mmapobj', ...(HAS_TOOL ? ['mmapobj_tool'] : []), '-j', jobs]);
   const lib = path.join(BUILD, 'libmmapobj.so.1');
   if (!fs.existsSync(lib)) fail(`the build finished but ${lib} is missing`);
-  log(`built ${lib}`);
+  log(`built ${lib}${HAS_TOOL ? ` and ${path.join(BUILD, 'csrc', 'tools', 'mmapobj')}` : ''}`);
 }
 
 main();

@@ -53,6 +53,9 @@ test('npm install of the tarball in a fresh project builds the library; require 
   run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: app });
   const pkgDir = path.join(app, 'node_modules', 'mmapobj');
   assert.ok(fs.existsSync(path.join(pkgDir, 'build', 'libmmapobj.so.1')), 'built by the install script');
+  // The package's bin runs the command-line tool that the install script built.
+  const bin = path.join(app, 'node_modules', '.bin', 'mmapobj');
+  assert.match(run(bin, ['--version'], { cwd: app }), /\d+\.\d+\.\d+/);
 
   const file = path.join(dir, 'shared.mmo');
   const cjs = `
