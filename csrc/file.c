@@ -409,25 +409,84 @@ static int writer_open_existing(mmapobj_map *m, uint64_t initial_size, uint64_t 
     return writer_begin(m, max_size);
 }
 
+/* Opens an unnamed file (O_TMPFILE) in the directory of m->path; -1 with errno when the
+ * directory does not exist, or 0 with m->fd = -1 when the filesystem cannot make one. */
+static int open_unnamed(mmapobj_map *m)
+{
+    const char *slash = strrchr(m->path, '/');
+    char *dir = slash ? strndup(m->path, slash == m->path ? 1 : (size_t)(slash - m->path))
+                      : strdup(".");
+    if (!dir) {
+        errno = ENOMEM;
+        return -1;
+    }
+    m->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+    int e = errno;
+    free(dir);
+    if (m->fd >= 0) return 0;
+    if (e == EOPNOTSUPP || e == EISDIR || e == EINVAL || e == ENOSYS) return 0; /* no O_TMPFILE */
+    errno = e;
+    return -1;
+}
+
+/* Links the complete file into place at m->path: an unnamed file through /proc/self/fd (or
+ * AT_EMPTY_PATH), a named temporary with link(). 0, 1 when m->path exists by now, or an error. */
+static int publish(mmapobj_map *m, const char *tmp)
+{
+    int e;
+    if (!tmp) {
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", m->fd);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, m->path, AT_SYMLINK_FOLLOW) == 0) return 0;
+        e = errno;
+        if (e != EEXIST && linkat(m->fd, "", AT_FDCWD, m->path, AT_EMPTY_PATH) == 0) return 0;
+        if (e != EEXIST) e = errno;
+    } else {
+        if (link(tmp, m->path) == 0) return 0;
+        e = errno;
+        if (e == EPERM || e == EOPNOTSUPP || e == ENOSYS) {
+            if (renameat2(AT_FDCWD, tmp, AT_FDCWD, m->path, RENAME_NOREPLACE) == 0) return 0;
+            e = errno;
+        }
+    }
+    if (e == EEXIST) return 1; /* someone created it meanwhile: open theirs */
+    return mo_err_os(m, mo_code_from_errno(e) == MMAPOBJ_E_LOCKED ? MMAPOBJ_E_IO
+                                                                   : mo_code_from_errno(e),
+                     e, "cannot link the new file into place");
+}
+
+/* Creates m->path complete: the file is built unnamed (O_TMPFILE; a named temporary next to it
+ * where the filesystem has no O_TMPFILE) and linked into place when its header and table are
+ * written, so no process sees it half made and a crash leaves nothing behind (with O_TMPFILE).
+ * Returns 0, 1 if the path appeared meanwhile (the caller opens it), or an error. */
 static int create_new(mmapobj_map *m, uint64_t initial_size, uint64_t initial_buckets,
                       uint64_t max_size)
 {
-    size_t n = strlen(m->path);
-    char *tmp = malloc(n + 32);
+    char *tmp = NULL;
     int rc;
-    if (!tmp) return mo_err(m, MMAPOBJ_E_NOMEM, "out of memory");
     m->fd = -1;
-    for (int i = 0; i < 100 && m->fd < 0; i++) {
-        snprintf(tmp, n + 32, "%s.tmp-%016llx", m->path, (unsigned long long)random_seed());
-        m->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644);
-        if (m->fd < 0 && errno != EEXIST) break;
+    if (open_unnamed(m) != 0) {
+        int e = errno;
+        return mo_err_os(m, mo_code_from_errno(e) == MMAPOBJ_E_LOCKED ? MMAPOBJ_E_IO
+                                                                       : mo_code_from_errno(e),
+                         e, "cannot create the file");
     }
     if (m->fd < 0) {
-        rc = mo_err_os(m, mo_code_from_errno(errno) == MMAPOBJ_E_LOCKED ? MMAPOBJ_E_IO
-                                                                          : mo_code_from_errno(errno),
-                       errno, "cannot create a temporary file next to it");
-        free(tmp);
-        return rc;
+        size_t n = strlen(m->path);
+        tmp = malloc(n + 32);
+        if (!tmp) return mo_err(m, MMAPOBJ_E_NOMEM, "out of memory");
+        for (int i = 0; i < 100 && m->fd < 0; i++) {
+            snprintf(tmp, n + 32, "%s.tmp-%016llx", m->path, (unsigned long long)random_seed());
+            m->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644);
+            if (m->fd < 0 && errno != EEXIST) break;
+        }
+        if (m->fd < 0) {
+            int e = errno;
+            free(tmp);
+            return mo_err_os(m, mo_code_from_errno(e) == MMAPOBJ_E_LOCKED ? MMAPOBJ_E_IO
+                                                                           : mo_code_from_errno(e),
+                             e, "cannot create a temporary file next to it");
+        }
     }
     m->writable = 1;
     if (ofd_lock(m->fd, F_WRLCK, 0, 0) != 0) {
@@ -439,28 +498,14 @@ static int create_new(mmapobj_map *m, uint64_t initial_size, uint64_t initial_bu
     if (rc) goto fail;
     m->hdr->writer_pid = (uint32_t)getpid();
     m->hdr->state_flags |= MO_FLAG_DIRTY;
-    if (link(tmp, m->path) != 0) {
-        int e = errno;
-        if (e == EPERM || e == EOPNOTSUPP || e == ENOSYS) {
-            if (renameat2(AT_FDCWD, tmp, AT_FDCWD, m->path, RENAME_NOREPLACE) == 0) goto linked;
-            e = errno;
-        }
-        if (e == EEXIST) {
-            rc = 1; /* someone created it meanwhile: open theirs */
-        } else {
-            rc = mo_err_os(m, mo_code_from_errno(e) == MMAPOBJ_E_LOCKED ? MMAPOBJ_E_IO
-                                                                         : mo_code_from_errno(e),
-                           e, "cannot link the new file into place");
-        }
-        goto fail;
-    }
-    unlink(tmp);
-linked:
+    rc = publish(m, tmp);
+    if (rc) goto fail;
+    if (tmp) unlink(tmp);
     free(tmp);
     m->fresh_from = mo_ld(&m->hdr->alloc_end);
     return MMAPOBJ_OK;
 fail:
-    unlink(tmp);
+    if (tmp) unlink(tmp);
     free(tmp);
     if (m->base) munmap(m->base, m->reserve);
     m->base = NULL;

@@ -351,6 +351,22 @@ static void test_iter_misuse(void)
     CHECK(it == NULL);
 }
 
+static void test_create_file_mode(void)
+{
+    /* a new file gets 0644 & ~umask, appears complete under its name, leaves no temporary */
+    mode_t old = umask(027);
+    const char *path = test_path(dir, "mode");
+    mmapobj_map *m = NULL;
+    CHECK_OK(NULL, mmapobj_create(path, 0, 0, 0, &m));
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640);
+    CHECK_OK(NULL, mmapobj_close(&m));
+    umask(old);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -q tmp-", dir);
+    CHECK(system(cmd) != 0);
+}
+
 static void test_two_handles_one_process(void)
 {
     /* a reader and a writer in one process: closing the reader keeps the writer's lock */
@@ -400,6 +416,7 @@ int main(void)
     test_values();
     test_closed_handle();
     test_iter_misuse();
+    test_create_file_mode();
     test_two_handles_one_process();
     test_empty_existing_file();
     printf("test_api: ok\n");
