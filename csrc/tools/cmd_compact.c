@@ -8,6 +8,7 @@
  * writer it leaves the header (dirty flag, writer pid) and the file size alone.
  * Readers that have FILE open keep the old inode and go on reading the old
  * contents after the rename; new opens see the compacted file. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -273,6 +274,21 @@ static int make_temp(struct compact *c)
     return 0;
 }
 
+/* Removes the entries of our own temporary directory (no subdirectories are made). */
+static void empty_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+}
+
 /* Moves the finished temporary file into place. */
 static int install(struct compact *c)
 {
@@ -468,6 +484,8 @@ out:
     mmapobj_close(&c->w);
     if (c->tmpfile_made && c->tmpfile)
         unlink(c->tmpfile);
+    if (c->tmpdir && ex != EXIT_OK_)
+        empty_dir(c->tmpdir); /* whatever a failed create left (its own temporary names) */
     if (c->tmpdir && rmdir(c->tmpdir) < 0 && ex == EXIT_OK_)
         tool_err("warning: cannot remove %s: %s", c->tmpdir, strerror(errno));
     mmapobj_close(&c->m);
