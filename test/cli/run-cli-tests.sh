@@ -360,6 +360,10 @@ EOF
     run 0 get "$f" last && same "$D/out" <(printf 'no newline at the end\n')
     run 0 verify -q "$f"
 
+    # The very first pair may have an empty key and an empty value (no buffer yet).
+    printf '{"key":"","bytes":""}\n' | cli load -q "$D/empty.mo" || fail "load of an empty pair"
+    run 0 dump "$D/empty.mo" && same "$D/out" <(printf '{"key":"","bytes":""}\n')
+
     # Loading again from stdin: everything is a replacement. -q is silent.
     run 0 load "$f" <"$D/in.jsonl" && has "$D/err" "from <stdin> (0 new, 13 replaced)"
     run 0 load -q "$f" - <"$D/in.jsonl" && same "$D/err" /dev/null
