@@ -325,7 +325,9 @@ MMAPOBJ_API int mmapobj_verify(mmapobj_map *m);
  * Survives the writer growing the table (it continues in the new table and
  * skips keys already produced, recognised by their 64-bit key hash: should
  * two keys share a hash, a chance of about 2^-64 per pair, the second one is
- * not produced after such a switch). The iterator should be closed before m;
+ * not produced after such a switch). For this the iterator keeps the hash
+ * of every key it produced: 8 bytes per key of memory (plus growth slack).
+ * The iterator should be closed before m;
  * an iterator whose map was closed returns E_CLOSED and can still be closed. 
  * Errors: E_CLOSED, E_INVAL, E_NOMEM. */
 MMAPOBJ_API int mmapobj_iter_open(mmapobj_map *m, mmapobj_iter **out);
