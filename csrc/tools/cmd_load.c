@@ -150,6 +150,8 @@ static int run(int argc, char **argv)
     int rc = mmapobj_create(path, initial, buckets, max_size, &w);
     if (rc != MMAPOBJ_OK) {
         ex = tool_lib_fail(NULL, rc, path, ROLE_OUTPUT);
+        if (rc == MMAPOBJ_E_INVAL) /* only our options can be wrong here */
+            ex = tool_usage_error("--max-size is too small for a new file (see --buckets)");
         goto out;
     }
     if (from_stdin && isatty(STDIN_FILENO)) {

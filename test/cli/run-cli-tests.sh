@@ -462,6 +462,10 @@ EOF
     run 0 get "$D/int.mo" two && same "$D/out" <(printf '2\n')
     run 0 verify -q "$D/int.mo"
 
+    # A limit too small for even an empty new file is a usage error.
+    rm -f "$D/tiny.mo"
+    run 64 load --max-size 4K "$D/tiny.mo" </dev/null && has "$D/err" "--max-size is too small"
+
     # --buckets pre-sizes a new file's table.
     rm -f "$D/pre.mo"
     run 0 load -q --buckets 100000 "$D/pre.mo" "$D/many.jsonl"
