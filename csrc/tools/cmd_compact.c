@@ -353,6 +353,7 @@ static int run(int argc, char **argv)
                  "%s in place)", c->out, c->path);
         return EXIT_CANTCREAT;
     }
+    tool_catch_signals(); /* from here on ^C cleans up; the copy loop checks for it */
     ex = take_writer_lock(c);
     if (ex)
         goto out;
@@ -403,6 +404,10 @@ static int run(int argc, char **argv)
         ex = tool_exit_for(rc, ROLE_INPUT);
         goto out;
     }
+    if (tool_interrupted) {
+        ex = EXIT_INTERRUPTED;
+        goto out;
+    }
     ex = make_temp(c);
     if (ex)
         goto out;
@@ -413,7 +418,6 @@ static int run(int argc, char **argv)
     uint64_t records = s.used_bytes > 8192 + old_table ? s.used_bytes - 8192 - old_table : 0;
     uint64_t size = 8192 + 64 + 16 + 8 * buckets_for(s.count) + records + 64;
     uint64_t max = s.max_file_size > size ? s.max_file_size : size;
-    tool_catch_signals();
     rc = mmapobj_create(c->tmpfile, size, s.count, max, &c->w);
     if (rc != MMAPOBJ_OK) {
         ex = tool_lib_fail(NULL, rc, c->tmpfile, ROLE_OUTPUT);
