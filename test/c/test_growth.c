@@ -1,6 +1,8 @@
 /* test_growth.c - the file and the table grow by themselves: from a tiny file, through table
  * rebuilds, across reopen; free space is reused (one key rewritten 200,000 times inside a
  * 64 KiB file); E_FULL leaves everything intact and the handle usable; close shrinks. */
+#include <stdint.h>
+
 #include "check.h"
 
 static const char *dir;
@@ -272,6 +274,61 @@ static void test_reserve(void)
     CHECK_OK(NULL, mmapobj_close(&m));
 }
 
+static void test_big_records(void)
+{
+    /* a 1 MiB key with a 32 MiB value: the file grows by more than doubling in one step */
+    const char *path = test_path(dir, "big");
+    mmapobj_map *m = NULL, *r = NULL;
+    CHECK_OK(NULL, mmapobj_create(path, 1, 1, 0, &m));
+    CHECK_OK(NULL, mmapobj_open(path, &r));
+    size_t klen = 1 << 20, vlen = 32 << 20;
+    uint8_t *key = malloc(klen), *val = malloc(vlen);
+    CHECK(key && val);
+    for (size_t i = 0; i < klen; i++) key[i] = (uint8_t)(i * 7 + 1);
+    for (size_t i = 0; i < vlen; i++) val[i] = (uint8_t)(i * 13 + 5);
+    CHECK_OK(m, mmapobj_set_bytes(m, key, klen, val, vlen));
+    CHECK_OK(m, mmapobj_set_string(m, "small", 5, "s", 1));
+    mmapobj_map *maps[2] = {m, r};
+    for (int x = 0; x < 2; x++) {
+        mmapobj_value v;
+        CHECK_OK(maps[x], mmapobj_get(maps[x], key, klen, &v));
+        CHECK(v.kind == MMAPOBJ_KIND_BYTES && v.len == vlen && memcmp(v.data, val, vlen) == 0);
+        key[klen - 1] ^= 1; /* same length, last byte differs: a miss */
+        CHECK_RC(maps[x], mmapobj_get(maps[x], key, klen, &v), MMAPOBJ_NOTFOUND);
+        key[klen - 1] ^= 1;
+        const mmapobj_status *st = mmapobj_status_block(maps[x]);
+        CHECK(mmapobj_get_cstr(maps[x], key, klen) == NULL && st->kind == MMAPOBJ_KIND_BYTES &&
+              st->len == vlen);
+        CHECK(mmapobj_copy_last(maps[x], val, vlen - 1) == MMAPOBJ_E_BUFSMALL);
+        CHECK(mmapobj_copy_last(maps[x], val, vlen) == (int64_t)vlen);
+        CHECK_OK(maps[x], mmapobj_verify(maps[x]));
+    }
+    mmapobj_iter *it = NULL;
+    CHECK_OK(r, mmapobj_iter_open(r, &it));
+    const void *k;
+    size_t kl;
+    int n = 0;
+    mmapobj_value v;
+    while (mmapobj_iter_next(it, &k, &kl, &v) == 1) {
+        n++;
+        if (kl == klen) CHECK(memcmp(k, key, klen) == 0 && v.len == vlen);
+    }
+    CHECK(n == 2);
+    mmapobj_iter_close(&it);
+    /* replacing it frees 33 MiB that the next big value reuses without growing */
+    mmapobj_stats s0, s1;
+    CHECK_OK(m, mmapobj_delete(m, key, klen));
+    CHECK_OK(m, mmapobj_stat(m, &s0));
+    CHECK_OK(m, mmapobj_set_bytes(m, "again", 5, val, vlen));
+    CHECK_OK(m, mmapobj_stat(m, &s1));
+    CHECK(s1.file_size == s0.file_size);
+    CHECK_OK(m, mmapobj_verify(m));
+    free(key);
+    free(val);
+    CHECK_OK(NULL, mmapobj_close(&r));
+    CHECK_OK(NULL, mmapobj_close(&m));
+}
+
 int main(void)
 {
     dir = test_dir("test_growth");
@@ -281,6 +338,7 @@ int main(void)
     test_close_shrinks();
     test_presized();
     test_reserve();
+    test_big_records();
     printf("test_growth: ok\n");
     return 0;
 }
