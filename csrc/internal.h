@@ -17,6 +17,8 @@
 
 /* Internal result of a lookup attempt: the offset lies past this handle's mapping. */
 #define MO_NEEDMAP (-9001)
+/* Internal result of an iterator step: its buffer must grow to it->want, then retry. */
+#define MO_NEEDBUF (-9002)
 
 struct mmapobj_map {
     uint32_t magic;
@@ -59,6 +61,7 @@ struct mmapobj_iter {
     uint8_t *buf;
     size_t cap;
     size_t klen;
+    size_t want;               /* reader: buffer size a confirmed entry needs (MO_NEEDBUF) */
     mmapobj_value val;
 };
 

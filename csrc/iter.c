@@ -98,8 +98,16 @@ static int read_slot(mmapobj_iter *it, uint64_t toff, uint32_t lg)
     struct mo_hit hit;
     int rc = mo_read_record(m, (s & MO_SLOT_OFF_MASK) << 2, &hit);
     if (rc) return rc;
-    rc = ensure_buf(it, (size_t)hit.klen + hit.vlen + 1);
-    if (rc) return rc;
+    size_t need = (size_t)hit.klen + hit.vlen + 1;
+    if (need > it->cap) {
+        /* a reader grows its buffer only for lengths the seq check has confirmed (step) */
+        if (!m->writable) {
+            it->want = need;
+            return MO_NEEDBUF;
+        }
+        rc = ensure_buf(it, need);
+        if (rc) return rc;
+    }
     memcpy(it->buf, m->base + hit.off + MO_REC_HDR, (size_t)hit.klen + hit.vlen);
     it->buf[hit.klen + hit.vlen] = 0;
     it->klen = hit.klen;
@@ -153,6 +161,11 @@ static int step(mmapobj_iter *it)
             atomic_thread_fence(memory_order_acquire);
             s2 = mo_ld(&m->hdr->seq);
             if (s1 != s2) continue;
+        }
+        if (rc == MO_NEEDBUF) {
+            rc = ensure_buf(it, it->want);
+            if (rc) return rc;
+            continue;
         }
         if (rc == MO_NEEDMAP) {
             if (!m->writable) {

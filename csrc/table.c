@@ -235,8 +235,13 @@ static inline int lookup(mmapobj_map *m, const void *key, size_t klen, int copy,
         rc = probe(m, key, klen, h, hit);
         if (rc == MMAPOBJ_OK && copy) {
             if (__builtin_expect(hit->vlen + (size_t)1 > m->scratch_cap, 0)) {
+                /* grow the scratch only for a length that was not torn by a concurrent reuse,
+                 * then look again */
+                atomic_thread_fence(memory_order_acquire);
+                if (mo_ld(&m->hdr->seq) != s1) continue;
                 int r2 = mo_ensure_scratch(m, (size_t)hit->vlen + 1);
                 if (r2) return r2;
+                continue;
             }
             copy_value(m, hit);
         }
