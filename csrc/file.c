@@ -147,8 +147,12 @@ int mo_reader_remap(mmapobj_map *m)
     if (fstat(m->fd, &st) != 0) return mo_err_os(m, MMAPOBJ_E_IO, errno, "fstat");
     uint64_t size = (uint64_t)st.st_size;
     if (size <= m->valid) return MMAPOBJ_NOTFOUND;
-    int rc = map_extend(m, size);
-    return rc;
+    if (size > m->reserve && m->reserve > m->valid) {
+        /* the file outgrew the reservation: map what fits (lookups that stay inside it keep
+         * working); the next call that needs more reports E_RESERVE */
+        size = m->reserve;
+    }
+    return map_extend(m, size);
 }
 
 /* Writer: grows the file so that [0, need_end) exists, doubling, up to max_file_size. */
