@@ -10,6 +10,7 @@
  * (so kills also land inside create). The child writer also closes and reopens now and then, so
  * kills land in close (shrink) and in the repair of the previous kill too.
  * Knobs: MMAPOBJ_TEST_KILLS=N (default 100), MMAPOBJ_TEST_QUICK=1, MMAPOBJ_TEST_SEED=N. */
+#include <fcntl.h>
 #include <stdatomic.h>
 
 #include "relia.h"
@@ -290,6 +291,15 @@ int main(void)
         closedir(d);
     }
     printf("test_crash: %d stray temporary files left in the directory by killed creates\n", stray);
+    /* Regression (bugs-for-A #5): creates build the file unnamed (O_TMPFILE) where the
+     * filesystem can, and then a kill leaves nothing behind. */
+    int tfd = open(dir, O_TMPFILE | O_RDWR, 0600);
+    if (tfd >= 0) {
+        close(tfd);
+        if (stray) relia_fail("killed creates left %d temporary files although O_TMPFILE works here", stray);
+    } else {
+        printf("test_crash: O_TMPFILE unsupported in %s (%s): stray files not checked\n", dir, strerror(errno));
+    }
     relia_rmdir(dir);
     free(g_scratch);
     return 0;
