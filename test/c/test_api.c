@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <sys/wait.h>
 
 #include "check.h"
 
@@ -74,12 +75,31 @@ static void test_create_errors(void)
     CHECK_RC(NULL, mmapobj_create(foreign, 0, 0, 0, &m), MMAPOBJ_E_TOOSMALL);
     struct stat st;
     CHECK(stat(foreign, &st) == 0 && st.st_size == 100);
-    if (geteuid() != 0) { /* root ignores permissions */
-        const char *ro = test_path(dir, "ro");
-        write_file(ro, "", 0);
-        chmod(ro, 0444);
+    /* permissions: checked in a child that is not root (root ignores them) */
+    const char *ro = test_path(dir, "ro");
+    const char *secret = test_path(dir, "secret");
+    const char *closed_dir = test_path(dir, "closed");
+    write_file(ro, "", 0);
+    chmod(ro, 0444);
+    mmapobj_map *w = NULL;
+    CHECK_OK(NULL, mmapobj_create(secret, 0, 0, 0, &w));
+    CHECK_OK(NULL, mmapobj_close(&w));
+    chmod(secret, 0200); /* not readable, not even by its owner */
+    mkdir(closed_dir, 0555); /* no one but root may create in it */
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(3);
         CHECK_RC(NULL, mmapobj_create(ro, 0, 0, 0, &m), MMAPOBJ_E_ACCESS);
+        CHECK(strstr(mmapobj_errmsg(NULL), ro) != NULL);
+        CHECK_RC(NULL, mmapobj_open(secret, &m), MMAPOBJ_E_ACCESS);
+        CHECK(strstr(mmapobj_errmsg(NULL), secret) != NULL);
+        CHECK_RC(NULL, mmapobj_create(test_path(closed_dir, "new"), 0, 0, 0, &m),
+                 MMAPOBJ_E_ACCESS);
+        _exit(0);
     }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     /* no temporary files left in the directory after the failures */
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "ls '%s' | grep -q tmp-", dir);
