@@ -179,6 +179,22 @@ test('entriesArrays with a value budget; enumeration of a map of huge values', (
   w.close();
 });
 
+test('keys and values of every short length, ASCII or not, decode exactly', () => {
+  const w = SharedMap.create(fresh());
+  const expected = new Map();
+  for (let n = 0; n <= 20; n++) {
+    for (const unit of ['a', '\0', '\u007f', '\u00e9', '\u20ac', '\u{1F600}']) {
+      const k = `${n}:` + unit.repeat(n);
+      const v = unit.repeat(n) + '!'.repeat(n % 3);
+      expected.set(k, v);
+      w.set(k, v);
+    }
+  }
+  assert.equal(new Map(w.entries()), expected);
+  assert.equal(new Set(w.keys()), new Set(expected.keys()));
+  w.close();
+});
+
 test('nested iteration over the same map', () => {
   const { w } = build(300);
   let pairs = 0;
