@@ -61,6 +61,22 @@ test('a library with another ABI version is refused, naming the file and the exp
   assert.match(r.message, new RegExp(`expects ABI version ${library.abi}`));
 });
 
+test('MMAPOBJ_LIBRARY pointing at a non-library or another library: clear errors', () => {
+  const text = path.join(dir, 'not-a-library.so');
+  fs.writeFileSync(text, 'hello');
+  const r = loadIn({ ...process.env, MMAPOBJ_LIBRARY: text });
+  assert.not.ok(r.ok);
+  assert.is(r.code, 'ERR_MMAPOBJ_LOAD');
+  assert.ok(r.message.includes(`cannot load ${text}`), r.message);
+  const other = path.join(dir, 'libother.so');
+  fs.writeFileSync(path.join(dir, 'other.c'), 'int something_else(void) { return 1; }\n');
+  execFileSync('cc', ['-shared', '-fPIC', '-o', other, path.join(dir, 'other.c')]);
+  const r2 = loadIn({ ...process.env, MMAPOBJ_LIBRARY: other });
+  assert.not.ok(r2.ok);
+  assert.is(r2.code, 'ERR_MMAPOBJ_LOAD');
+  assert.ok(r2.message.includes(`${other} (env MMAPOBJ_LIBRARY) is not libmmapobj`), r2.message);
+});
+
 test('no library anywhere: the error lists every path tried', () => {
   // A copy of the package's js/ without a build/ directory next to it.
   const pkg = path.join(dir, 'pkg');
