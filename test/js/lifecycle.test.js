@@ -103,6 +103,13 @@ test('no library anywhere: the error lists every path tried', () => {
   }
   assert.is(r.code, 'ERR_MMAPOBJ_LOAD');
   assert.ok(r.message.includes(path.join(pkg, 'build', 'libmmapobj.so.1')), r.message);
+  // With a libmmapobj.so.1 where the dynamic loader looks, the same copy finds and uses it.
+  const sysdir = path.join(dir, 'syslib');
+  fs.mkdirSync(sysdir);
+  fs.copyFileSync(library.path, path.join(sysdir, 'libmmapobj.so.1'));
+  const r3 = loadIn({ ...env, LD_LIBRARY_PATH: sysdir }, script);
+  assert.ok(r3.ok, r3.message);
+  assert.is(r3.library.path, path.join(sysdir, 'libmmapobj.so.1'));
   assert.ok(r.message.includes('libmmapobj.so.1 (system'), r.message);
   assert.match(r.message, /npm rebuild mmapobj/);
   assert.ok(r.message.includes(path.join(pkg, 'js', 'install.js')), r.message);
