@@ -563,10 +563,16 @@ class SharedMap {
     const path = this.#path;
     const h = this.#detach();
     if (callback) {
-      fn.close.async([h], (err, rc) => {
-        if (err) callback(err);
-        else callback(rc < 0 ? closeError(rc, path) : null);
-      });
+      try {
+        fn.close.async([h], (err, rc) => {
+          if (err) callback(err);
+          else callback(rc < 0 ? closeError(rc, path) : null);
+        });
+      } catch (_) {
+        // koffi's queue of asynchronous calls is full: close here, report as usual.
+        const rc = fn.close([h]);
+        process.nextTick(callback, rc < 0 ? closeError(rc, path) : null);
+      }
       return;
     }
     const rc = fn.close([h]);

@@ -152,6 +152,19 @@ test('close(callback): closed at once, callback(null) later, file usable afterwa
   assert.is(await new Promise((resolve) => m.close(resolve)), null);
 });
 
+test('close(callback) on many objects at once (more than the async queue holds)', async () => {
+  const file = fresh();
+  new Create(file).close();
+  const maps = [];
+  for (let i = 0; i < 600; i++) maps.push(i % 2 ? SharedMap.open(file) : new Open(file));
+  const results = await Promise.all(maps.map((m) => new Promise((resolve) => m.close(resolve))));
+  assert.is(results.length, 600);
+  assert.ok(results.every((e) => e === null));
+  assert.ok(maps.every((m) => m.isClosed()));
+  const w = new Create(file); // no reader left behind: a writer can take the file and shrink it
+  w.close();
+});
+
 test('a closing writer shrinks the file when no reader has it open', () => {
   const file = fresh();
   const o = new Create(file, 4 << 20);
