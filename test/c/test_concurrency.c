@@ -11,6 +11,9 @@
  *     no resurrection after a confirmed delete), and a confirmed value is not missing;
  *   - an iteration produces no key twice and every key that was present for the whole iteration.
  * The file starts small and must grow to several times its initial size during the run.
+ * Two phases: "steady" (the writer reopens rarely) and "open/close churn" (the writer closes and
+ * reopens every ~200 operations and readers reopen every few rounds, so opens race growth and a
+ * closing writer's shrink). At the end the readers, then the parent, check the exact final state.
  * Knobs: MMAPOBJ_TEST_LONG=1 (minutes), MMAPOBJ_TEST_QUICK=1 (valgrind), MMAPOBJ_TEST_SECONDS=N,
  * MMAPOBJ_TEST_READERS=N, MMAPOBJ_TEST_SEED=N. */
 #include <stdatomic.h>
