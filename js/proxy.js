@@ -149,32 +149,29 @@ function ownKeysOf(target) {
   // keys of a map with huge values does not copy them all.
   const { keys, values } = m.entriesArrays(SNAPSHOT_VALUE_BUDGET);
   // Method names are not own properties; a stored key of that name is shadowed (isData tells).
-  // A reader may race a live writer (another process) that deletes and re-adds a key, which an
-  // iterator may then produce twice: a Proxy's ownKeys must not repeat a key, so a reader
-  // deduplicates when a writer has the file open.
+  // A Proxy's ownKeys must not repeat a key, and an iteration can: a reader racing a live writer
+  // that deletes and re-adds a key, or a damaged file whose table lists a record twice. So the
+  // list is deduplicated (a Set of the keys; small next to what the engine does per key anyway).
+  const seen = new Set();
   let outKeys = keys;
   let outVals = values;
-  const dedupe = !m.writable && m.stats().writerPid !== 0;
-  let filter = dedupe;
-  if (!filter) {
-    for (let i = 0; i < keys.length; i++) {
-      if (METHOD_SET.has(keys[i])) {
-        filter = true;
-        break;
-      }
+  let filter = false;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (METHOD_SET.has(k) || seen.has(k)) {
+      filter = true;
+      break;
     }
+    seen.add(k);
   }
   if (filter) {
-    const seen = dedupe ? new Set() : null;
+    seen.clear();
     outKeys = [];
     outVals = [];
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
-      if (METHOD_SET.has(k)) continue;
-      if (seen !== null) {
-        if (seen.has(k)) continue;
-        seen.add(k);
-      }
+      if (METHOD_SET.has(k) || seen.has(k)) continue;
+      seen.add(k);
       outKeys.push(k);
       if (i < values.length) outVals.push(values[i]);
     }
