@@ -193,11 +193,6 @@ int mo_grow(mmapobj_map *m, uint64_t need_end)
     return MMAPOBJ_OK;
 }
 
-int mo_check_map(const mmapobj_map *m)
-{
-    return mo_is_map(m) ? MMAPOBJ_OK : MMAPOBJ_E_CLOSED;
-}
-
 /* ---- open ----------------------------------------------------------------------------- */
 
 static int open_errno(const char *path, int errnum, const char *what)

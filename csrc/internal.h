@@ -126,7 +126,6 @@ void mo_fi_persist(mmapobj_map *m);
 /* file.c */
 int mo_grow(mmapobj_map *m, uint64_t need_end);
 int mo_reader_remap(mmapobj_map *m);
-int mo_check_map(const mmapobj_map *m);
 
 /* repair.c / verify.c */
 int mo_repair(mmapobj_map *m);
