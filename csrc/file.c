@@ -112,6 +112,23 @@ static int map_setup(mmapobj_map *m, uint64_t size, uint64_t reserve, uint64_t m
     return MMAPOBJ_OK;
 }
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define MO_HAVE_VALGRIND_H 1
+#endif
+#endif
+
+/* 1 when running under valgrind (or when that cannot be told: then the safe whole remap). */
+static int mo_under_valgrind(void)
+{
+#ifdef MO_HAVE_VALGRIND_H
+    return RUNNING_ON_VALGRIND ? 1 : 0;
+#else
+    return 1;
+#endif
+}
+
 /* Extends the mapping to cover `size` bytes of the file. */
 static int map_extend(mmapobj_map *m, uint64_t size)
 {
@@ -121,14 +138,22 @@ static int map_extend(mmapobj_map *m, uint64_t size)
                       (unsigned long long)m->reserve);
     uint64_t len = mo_round_up(size, m->page);
     if (len > m->mapped) {
-        /* one mapping of the whole file replaces the old one at the same address: keeps a
-         * single segment per handle (few VMAs; valgrind's address-space manager also copes) */
+        /* Map only the new part next to the old one (the kernel merges the two, and the pages
+         * already mapped keep their entries: no refaults). Under valgrind, whose address-space
+         * manager fails an assertion on many adjacent file segments, one mapping of the whole
+         * file replaces the old one at the same address instead. */
         int prot = PROT_READ | (m->writable ? PROT_WRITE : 0);
-        if (mmap(m->base, (size_t)len, prot, MAP_SHARED | MAP_FIXED, m->fd, 0) == MAP_FAILED) {
+        uint64_t from = mo_under_valgrind() ? 0 : m->mapped;
+        if (mmap(m->base + from, (size_t)(len - from), prot, MAP_SHARED | MAP_FIXED, m->fd,
+                 (off_t)from) == MAP_FAILED) {
             int e = errno;
-            /* a failed MAP_FIXED may have dropped the old mapping: put it back */
-            if (mmap(m->base, (size_t)m->mapped, prot, MAP_SHARED | MAP_FIXED, m->fd, 0) ==
-                MAP_FAILED) { /* the reservation stays PROT_NONE; nothing more to do */
+            /* a failed MAP_FIXED may have left a hole: keep the range reserved, and put the old
+             * mapping back if it was part of the range */
+            if (mmap(m->base + m->mapped, (size_t)(len - m->mapped), PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED) {
+            }
+            if (from == 0 && mmap(m->base, (size_t)m->mapped, prot, MAP_SHARED | MAP_FIXED,
+                                  m->fd, 0) == MAP_FAILED) {
             }
             return mo_err_os(m, MMAPOBJ_E_NOMEM, e, "cannot extend the mapping to %llu bytes",
                              (unsigned long long)len);
