@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #define MO_MAGIC "MMAPOBJ"          /* 8 bytes with its NUL */
 #define MO_HEADER_SIZE 8192u
@@ -157,6 +158,22 @@ static inline uint32_t mo_log2_for(uint64_t n, uint64_t num, uint64_t den)
     uint32_t lg = MO_MIN_LOG2;
     while (lg < MO_MAX_LOG2 && n * den > (UINT64_C(1) << lg) * num) lg++;
     return lg;
+}
+
+/* Reads the header of the free block at off of a data region ending at limit (alloc_end),
+ * checking it the way docs/FORMAT.md says. NULL with *size / *next set, or what is wrong. */
+static inline const char *mo_free_block_read(const uint8_t *base, uint64_t off, uint64_t limit,
+                                             uint64_t *size, uint64_t *next, uint64_t *word)
+{
+    if (off < MO_HEADER_SIZE || off % 4 || off > limit || limit - off < MO_MIN_BLOCK)
+        return "outside the data region";
+    memcpy(word, base + off, 8);
+    memcpy(next, base + off + 8, 8);
+    *size = *word >> 8;
+    if ((*word & 0xFF) != MO_FREE_MARKER || *size < MO_MIN_BLOCK || *size % 4 ||
+        *size > limit - off)
+        return "bad header";
+    return NULL;
 }
 
 static inline uint64_t mo_tref_make(uint64_t off, uint32_t log2)

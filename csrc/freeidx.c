@@ -328,14 +328,9 @@ int mo_fi_load(mmapobj_map *m)
         if (off && c >= m->class_count) return MMAPOBJ_E_CORRUPT;
         while (off) {
             if (++steps > max_steps) return MMAPOBJ_E_CORRUPT;
-            if (off < MO_HEADER_SIZE || off % 4 || off > ae || ae - off < MO_MIN_BLOCK)
-                return MMAPOBJ_E_CORRUPT;
-            uint64_t w, next;
-            memcpy(&w, m->base + off, 8);
-            memcpy(&next, m->base + off + 8, 8);
-            uint64_t size = w >> 8;
-            if ((w & 0xFF) != MO_FREE_MARKER || size < MO_MIN_BLOCK || size % 4 ||
-                size > ae - off || mo_class_of(size, m->class_count) != c)
+            uint64_t size, next, word;
+            if (mo_free_block_read(m->base, off, ae, &size, &next, &word) ||
+                mo_class_of(size, m->class_count) != c)
                 return MMAPOBJ_E_CORRUPT;
             /* two listed blocks that overlap would be a damaged file */
             if (map_get(&m->fi->by_start, off) || map_get(&m->fi->by_end, off + size))

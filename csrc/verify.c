@@ -84,19 +84,12 @@ static int walk_free_lists(mmapobj_map *m, struct mo_walk *w, uint64_t limit)
                 snprintf(w->msg, sizeof w->msg, "free list of class %u has a cycle", c);
                 return MMAPOBJ_E_CORRUPT;
             }
-            if (off < MO_HEADER_SIZE || off % 4 || off > limit || limit - off < MO_MIN_BLOCK) {
-                snprintf(w->msg, sizeof w->msg, "free list of class %u points at offset %llu, "
-                         "outside the data region", c, (unsigned long long)off);
-                return MMAPOBJ_E_CORRUPT;
-            }
-            uint64_t hdr, next;
-            memcpy(&hdr, m->base + off, 8);
-            memcpy(&next, m->base + off + 8, 8);
-            uint64_t size = hdr >> 8;
-            if ((hdr & 0xFF) != MO_FREE_MARKER || size < MO_MIN_BLOCK || size % 4 ||
-                size > limit - off) {
-                snprintf(w->msg, sizeof w->msg, "free block at offset %llu has a bad header "
-                         "0x%016llx", (unsigned long long)off, (unsigned long long)hdr);
+            uint64_t size, next, hdr = 0;
+            const char *bad = mo_free_block_read(m->base, off, limit, &size, &next, &hdr);
+            if (bad) {
+                snprintf(w->msg, sizeof w->msg, "free list of class %u: block at offset %llu: "
+                         "%s (header 0x%016llx)", c, (unsigned long long)off, bad,
+                         (unsigned long long)hdr);
                 return MMAPOBJ_E_CORRUPT;
             }
             if (mo_class_of(size, m->class_count) != c) {
