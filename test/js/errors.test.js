@@ -180,6 +180,12 @@ test('wrong sizes: negative, NaN, fractional, huge, non-numbers', () => {
   assert.instance(e, MmapObjError);
   assert.is(e.codeName, 'MMAPOBJ_E_INVAL');
   assert.ok(e.message.includes(file), e.message);
+  // A file size above the maximum (a size in the wrong unit) is refused, and no file is left.
+  const big = fresh();
+  const e2 = thrown(() => new Create(big, 2 ** 50));
+  assert.is(e2.codeName, 'MMAPOBJ_E_INVAL');
+  assert.ok(e2.message.includes(big), e2.message);
+  assert.not.ok(fs.existsSync(big));
   // Sizes that are fine: the old positional form and the options form.
   new Create(fresh(), 500000, 300).close();
   new Create(fresh(), { fileSize: 500000, buckets: 300, maxFileSize: 1 << 30 }).close();
