@@ -211,8 +211,8 @@ static int corrupt_lookup(mmapobj_map *m, size_t klen)
 }
 
 /* A lookup that (with copy) copies the value into the handle's scratch. */
-static inline int lookup(mmapobj_map *m, const void *key, size_t klen, int copy,
-                         struct mo_hit *hit)
+static inline __attribute__((always_inline)) int lookup(mmapobj_map *m, const void *key,
+                                                       size_t klen, int copy, struct mo_hit *hit)
 {
     uint64_t h = key_hash(m, key, klen);
     int rc;
@@ -260,12 +260,17 @@ static inline int lookup(mmapobj_map *m, const void *key, size_t klen, int copy,
     }
 }
 
-static int key_check(mmapobj_map *m, const void *key, size_t klen)
+static __attribute__((noinline, cold)) int key_error(mmapobj_map *m, const void *key, size_t klen)
 {
     if (!key && klen) return mo_err(m, MMAPOBJ_E_INVAL, "NULL key with length %zu", klen);
-    if (klen > MMAPOBJ_MAX_KEY_LEN)
-        return mo_err(m, MMAPOBJ_E_TOOBIG, "key of %zu bytes is longer than the maximum %zu",
-                      klen, (size_t)MMAPOBJ_MAX_KEY_LEN);
+    return mo_err(m, MMAPOBJ_E_TOOBIG, "key of %zu bytes is longer than the maximum %zu", klen,
+                  (size_t)MMAPOBJ_MAX_KEY_LEN);
+}
+
+static inline int key_check(mmapobj_map *m, const void *key, size_t klen)
+{
+    if (__builtin_expect((!key && klen) || klen > MMAPOBJ_MAX_KEY_LEN, 0))
+        return key_error(m, key, klen);
     return MMAPOBJ_OK;
 }
 
@@ -289,12 +294,13 @@ MMAPOBJ_API int mmapobj_get(mmapobj_map *m, const void *key, size_t klen, mmapob
     if (!mo_is_map(m)) return MMAPOBJ_E_CLOSED;
     m->last_kind = MMAPOBJ_KIND_NONE;
     if (!out) return mo_err(m, MMAPOBJ_E_INVAL, "NULL value pointer");
-    memset(out, 0, sizeof *out);
     int rc = key_check(m, key, klen);
-    if (rc) return rc;
-    struct mo_hit hit;
-    rc = lookup(m, key ? key : "", klen, 1, &hit);
-    if (rc) return rc;
+    struct mo_hit hit = {0, 0, 0, 0, 0};
+    if (__builtin_expect(rc == MMAPOBJ_OK, 1)) rc = lookup(m, key ? key : "", klen, 1, &hit);
+    if (rc) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
     value_from_hit(m, &hit, out);
     m->last_kind = hit.kind;
     m->last_len = hit.vlen;
@@ -306,7 +312,7 @@ MMAPOBJ_API int mmapobj_has(mmapobj_map *m, const void *key, size_t klen)
     if (!mo_is_map(m)) return MMAPOBJ_E_CLOSED;
     int rc = key_check(m, key, klen);
     if (rc) return rc;
-    struct mo_hit hit;
+    struct mo_hit hit = {0, 0, 0, 0, 0};
     rc = lookup(m, key ? key : "", klen, 0, &hit);
     if (rc == MMAPOBJ_OK) return 1;
     if (rc == MMAPOBJ_NOTFOUND) return 0;
@@ -333,7 +339,7 @@ MMAPOBJ_API const char *mmapobj_get_cstr(mmapobj_map *m, const void *key, size_t
         st->code = rc;
         return NULL;
     }
-    struct mo_hit hit;
+    struct mo_hit hit = {0, 0, 0, 0, 0};
     rc = lookup(m, key ? key : "", klen, 1, &hit);
     st->code = rc;
     if (rc) return NULL;
@@ -459,7 +465,7 @@ static int do_set(mmapobj_map *m, const void *key, size_t klen, int32_t kind, co
     if (!key) key = "";
     if (!data) data = "";
     uint64_t hh = key_hash(m, key, klen);
-    struct mo_hit hit;
+    struct mo_hit hit = {0, 0, 0, 0, 0};
     int rc = probe(m, key, klen, hh, &hit);
     if (rc == MO_NEEDMAP) rc = MMAPOBJ_E_CORRUPT;
     if (rc != MMAPOBJ_OK && rc != MMAPOBJ_NOTFOUND)
@@ -585,7 +591,7 @@ MMAPOBJ_API int mmapobj_delete(mmapobj_map *m, const void *key, size_t klen)
     if (!key) key = "";
     struct mo_header *h = m->hdr;
     uint64_t hh = key_hash(m, key, klen);
-    struct mo_hit hit;
+    struct mo_hit hit = {0, 0, 0, 0, 0};
     rc = probe(m, key, klen, hh, &hit);
     if (rc == MO_NEEDMAP) rc = MMAPOBJ_E_CORRUPT;
     if (rc == MMAPOBJ_NOTFOUND) return rc;
