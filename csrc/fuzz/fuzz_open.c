@@ -2,8 +2,10 @@
  *
  * Writes the input to a private temp file, opens it with mmapobj_open, then verifies, iterates
  * (both forms), counts, stats, and looks up a few keys: fixed ones, keys cut from the input and
- * the first keys the iteration produced. Any crash, hang, leak, out-of-bounds access or undefined
- * behaviour is a finding; error codes are fine. Built by csrc/fuzz/CMakeLists.txt with
+ * the first keys the iteration produced. Then the same as a writer (mmapobj_create: free-list
+ * loading and dead-writer repair on hostile bytes), and if the writer's verify passes, a few
+ * writes after which verify must still pass. Any crash, hang, leak, out-of-bounds access,
+ * undefined behaviour or a verified file broken by writes is a finding; error codes are fine. Built by csrc/fuzz/CMakeLists.txt with
  * -fsanitize=fuzzer,address,undefined; run by test/run-fuzz.sh. */
 #include <fcntl.h>
 #include <stdint.h>
@@ -60,29 +62,15 @@ static void lookup(mmapobj_map *m, const void *key, size_t klen)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Everything a reader can do with the map; returns the first key the iteration produced (if
+ * any) in key0/klen0. */
+static void use_map(mmapobj_map *m, const uint8_t *data, size_t size, char *key0, size_t *klen0)
 {
-    int fd = open(g_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) abort();
-    size_t done = 0;
-    while (done < size) {
-        ssize_t w = write(fd, data + done, size - done);
-        if (w <= 0) abort();
-        done += (size_t)w;
-    }
-    close(fd);
-
-    mmapobj_map *m = NULL;
-    if (mmapobj_open(g_path, &m) != MMAPOBJ_OK) {
-        touch(mmapobj_errmsg(NULL), strlen(mmapobj_errmsg(NULL)));
-        return 0;
-    }
     (void)mmapobj_verify(m);
     touch(mmapobj_errmsg(m), strlen(mmapobj_errmsg(m)));
     (void)mmapobj_count(m);
     mmapobj_stats st;
     (void)mmapobj_stat(m, &st);
-
     /* Iterate, keeping the first few keys to look up again. */
     char keys[4][64];
     size_t klens[4];
@@ -123,6 +111,61 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (kl <= size - 8200) lookup(m, data + 8200, kl);
     }
     if (size >= 16) lookup(m, data + size - 16, 16);
+    *klen0 = 0;
+    if (nkeys > 0) {
+        memcpy(key0, keys[0], klens[0]);
+        *klen0 = klens[0];
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int fd = open(g_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) abort();
+    size_t done = 0;
+    while (done < size) {
+        ssize_t w = write(fd, data + done, size - done);
+        if (w <= 0) abort();
+        done += (size_t)w;
+    }
+    close(fd);
+
+    char key0[64];
+    size_t klen0 = 0;
+    mmapobj_map *m = NULL;
+    if (mmapobj_open(g_path, &m) == MMAPOBJ_OK) {
+        use_map(m, data, size, key0, &klen0);
+        mmapobj_close(&m);
+    } else {
+        touch(mmapobj_errmsg(NULL), strlen(mmapobj_errmsg(NULL)));
+    }
+
+    /* The same bytes opened by a writer: loading the free lists, and the repair of a dead
+     * writer's file (DIRTY), run on hostile data too. A file that the writer's verify accepts
+     * must stay consistent through a few writes: anything else is a finding. */
+    if (mmapobj_create(g_path, 0, 0, 0, &m) != MMAPOBJ_OK) return 0;
+    use_map(m, data, size, key0, &klen0);
+    if (mmapobj_verify(m) == MMAPOBJ_OK) {
+        static const char big[3000];
+        int rc[5];
+        rc[0] = mmapobj_set_string(m, "fz-s", 4, "fuzz", 4);
+        rc[1] = mmapobj_set_number(m, "fz-n", 4, 1.5);
+        rc[2] = mmapobj_set_bytes(m, "fz-b", 4, big, sizeof big);
+        rc[3] = mmapobj_delete(m, key0, klen0);
+        rc[4] = mmapobj_delete(m, "fz-s", 4);
+        for (int i = 0; i < 5; i++)
+            if (rc[i] != MMAPOBJ_OK && rc[i] != MMAPOBJ_NOTFOUND && rc[i] != MMAPOBJ_E_FULL &&
+                rc[i] != MMAPOBJ_E_NOSPC && rc[i] != MMAPOBJ_E_NOMEM) {
+                fprintf(stderr, "fuzz_open: write %d on a verified file: %s: %s\n", i,
+                        mmapobj_code_name(rc[i]), mmapobj_errmsg(m));
+                abort();
+            }
+        if (mmapobj_verify(m) != MMAPOBJ_OK) {
+            fprintf(stderr, "fuzz_open: verify passed, then a few writes made it fail: %s\n",
+                    mmapobj_errmsg(m));
+            abort();
+        }
+    }
     mmapobj_close(&m);
     return 0;
 }
