@@ -143,7 +143,7 @@ static int step(mmapobj_iter *it)
         uint64_t gen = rc == MMAPOBJ_OK ? mo_table_generation(m, toff) : 0;
         if (tref != it->tref || gen != it->gen) {
             /* the writer published a new table: restart in it, skipping what was produced */
-            qsort(it->hashes, it->nhashes, sizeof *it->hashes, cmp_u64);
+            if (it->nhashes) qsort(it->hashes, it->nhashes, sizeof *it->hashes, cmp_u64);
             it->nsorted = it->nhashes;
             it->switched = 1;
             it->tref = tref;
