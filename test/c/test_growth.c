@@ -329,12 +329,51 @@ static void test_big_records(void)
     CHECK_OK(NULL, mmapobj_close(&m));
 }
 
+static void test_full_table(void)
+{
+    /* tiny records in a small file: the table cannot double any more; the insert that needs the
+     * rebuild fails with E_FULL, and the map, the old table and the handle stay fine */
+    const char *path = test_path(dir, "fulltable");
+    mmapobj_map *m = NULL;
+    uint64_t max = 40 * 1024;
+    CHECK_OK(NULL, mmapobj_create(path, 1, 1, max, &m));
+    char k[32];
+    int n = 0, rc;
+    for (;;) {
+        snprintf(k, sizeof k, "%d", n);
+        rc = mmapobj_set_bytes(m, k, strlen(k), "", 0);
+        if (rc != MMAPOBJ_OK) break;
+        n++;
+    }
+    CHECK_RC(m, rc, MMAPOBJ_E_FULL);
+    CHECK(strstr(mmapobj_errmsg(m), "growing the table") != NULL); /* the rebuild failed */
+    mmapobj_stats s;
+    CHECK_OK(m, mmapobj_stat(m, &s));
+    CHECK(s.count == (uint64_t)n && s.file_size <= max);
+    CHECK(s.load_factor <= 0.8);
+    CHECK_OK(m, mmapobj_verify(m));
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof k, "%d", i);
+        CHECK(mmapobj_has(m, k, strlen(k)) == 1);
+    }
+    /* overwrites in place of existing keys need no new slot: they still work */
+    CHECK_OK(m, mmapobj_set_bytes(m, "0", 1, "x", 1));
+    CHECK_OK(m, mmapobj_delete(m, "1", 1));
+    CHECK_OK(m, mmapobj_verify(m));
+    CHECK_OK(NULL, mmapobj_close(&m));
+    CHECK_OK(NULL, mmapobj_open(path, &m));
+    CHECK(mmapobj_count(m) == n - 1);
+    CHECK_OK(m, mmapobj_verify(m));
+    CHECK_OK(NULL, mmapobj_close(&m));
+}
+
 int main(void)
 {
     dir = test_dir("test_growth");
     test_from_tiny();
     test_rewrite_in_64k();
     test_full();
+    test_full_table();
     test_close_shrinks();
     test_presized();
     test_reserve();
