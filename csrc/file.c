@@ -580,7 +580,8 @@ MMAPOBJ_API int mmapobj_create(const char *path, uint64_t initial_size, uint64_t
         }
         rc = create_new(m, isz, nb, mx);
         if (rc != 1) break;
-        rc = mo_err(m, MMAPOBJ_E_IO, "file kept appearing and disappearing while creating it");
+        rc = mo_err(m, MMAPOBJ_E_NOENT, "the name exists but does not open (a dangling symbolic "
+                    "link?), or the file kept appearing and disappearing while creating it");
     }
     if (rc != MMAPOBJ_OK) {
         mo_copy_err_to_tls(m);

@@ -198,7 +198,8 @@ MMAPOBJ_API const char *mmapobj_errmsg(const mmapobj_map *m);
  * existing file 0 keeps the stored value, another value replaces it. An
  * existing empty file (0 bytes) is initialised as a new map. A new file is
  * built unnamed in the same directory (O_TMPFILE, else a temporary name)
- * and linked into place complete. On success *out is a new handle. The writer lock is held until
+ * and linked into place complete; a dangling symbolic link at path is left
+ * alone (E_NOENT), its target is not created. On success *out is a new handle. The writer lock is held until
  * close.
  * Errors: E_INVAL (NULL or empty path, NULL out, max_size smaller than
  *   needed or smaller than an existing file, initial_size larger than

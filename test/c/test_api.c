@@ -54,6 +54,13 @@ static void test_create_errors(void)
     CHECK(strstr(mmapobj_errmsg(NULL), dir) != NULL);
     CHECK_RC(NULL, mmapobj_create("/dev/null", 0, 0, 0, &m), MMAPOBJ_E_NOTREG);
     CHECK(strstr(mmapobj_errmsg(NULL), "/dev/null") != NULL);
+    /* a dangling symbolic link is neither created through nor clobbered */
+    const char *dangling = test_path(dir, "dangling");
+    CHECK(symlink("no-such-target", dangling) == 0);
+    CHECK_RC(NULL, mmapobj_create(dangling, 0, 0, 0, &m), MMAPOBJ_E_NOENT);
+    CHECK(strstr(mmapobj_errmsg(NULL), dangling) != NULL);
+    struct stat lst;
+    CHECK(lstat(dangling, &lst) == 0 && S_ISLNK(lst.st_mode));
     /* max_size too small for header + table */
     const char *small = test_path(dir, "small");
     CHECK_RC(NULL, mmapobj_create(small, 0, 0, 4096, &m), MMAPOBJ_E_INVAL);
