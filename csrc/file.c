@@ -437,6 +437,10 @@ static int writer_open_existing(mmapobj_map *m, uint64_t initial_size, uint64_t 
  * directory does not exist, or 0 with m->fd = -1 when the filesystem cannot make one. */
 static int open_unnamed(mmapobj_map *m)
 {
+    /* linking an unnamed file in needs /proc (AT_EMPTY_PATH needs a capability): without /proc
+     * use a named temporary */
+    m->fd = -1;
+    if (access("/proc/self/fd", X_OK) != 0) return 0;
     const char *slash = strrchr(m->path, '/');
     char *dir = slash ? strndup(m->path, slash == m->path ? 1 : (size_t)(slash - m->path))
                       : strdup(".");
