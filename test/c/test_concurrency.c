@@ -13,7 +13,8 @@
  * The file starts small and must grow to several times its initial size during the run.
  * Two phases: "steady" (the writer reopens rarely) and "open/close churn" (the writer closes and
  * reopens every ~200 operations and readers reopen every few rounds, so opens race growth and a
- * closing writer's shrink). At the end the readers, then the parent, check the exact final state.
+ * closing writer's shrink), and "writer handover" (three processes take turns as the writer:
+ * E_LOCKED for the others, never two at once). At the end the readers, then the parent, check the exact final state.
  * Knobs: MMAPOBJ_TEST_LONG=1 (minutes), MMAPOBJ_TEST_QUICK=1 (valgrind), MMAPOBJ_TEST_SECONDS=N,
  * MMAPOBJ_TEST_READERS=N, MMAPOBJ_TEST_SEED=N. */
 #include <stdatomic.h>
@@ -35,6 +36,8 @@ struct shared {
     _Atomic uint64_t final_file_size;
     _Atomic uint64_t final_count;
     _Atomic uint64_t writer_ops;
+    _Atomic uint32_t active;          /* handover: writers holding the file */
+    _Atomic uint64_t sessions, lock_refusals;
     _Atomic uint64_t reads[MAX_READERS];      /* lookups checked */
     _Atomic uint64_t iter_reads[MAX_READERS]; /* entries checked during iterations */
     _Atomic uint64_t iterations[MAX_READERS];
@@ -57,7 +60,7 @@ static int g_churn; /* run_phase(): open/close churn */
 
 static int is_set(uint32_t k, uint32_t v)
 {
-    return relia_op_of(k, v, g_salt, MAX_EXTRA).kind != RELIA_OP_DELETE;
+    return v > 0 && relia_op_of(k, v, g_salt, MAX_EXTRA).kind != RELIA_OP_DELETE; /* 0: never written */
 }
 
 /* ---- writer --------------------------------------------------------------------------------- */
@@ -455,11 +458,60 @@ static int reader_main(void *arg)
     return 0;
 }
 
+/* ---- writer handover ------------------------------------------------------------------------ */
+
+#define CANDIDATES 3
+
+/* One of CANDIDATES processes that take turns as the writer: each tries mmapobj_create until it
+ * gets the lock (the others get E_LOCKED), applies a few hundred operations to its own keys
+ * (k % CANDIDATES == id), and closes. Two writers at once would show as active > 1. */
+static int candidate_main(void *arg)
+{
+    uint32_t id = (uint32_t)(intptr_t)arg;
+    unsigned char *scratch = malloc(RELIA_SCRATCH);
+    uint32_t *ver = calloc(g_nkeys, sizeof *ver);
+    CHECK(scratch && ver);
+    relia_rng rng = {g_salt ^ (0xCA4D1Dull + id)};
+    uint64_t sessions = 0, locked = 0;
+    double t0 = relia_now();
+    while (relia_now() - t0 < g_seconds || sessions == 0) {
+        mmapobj_map *w = NULL;
+        int rc = mmapobj_create(g_path, 0, 0, 0, &w);
+        if (rc == MMAPOBJ_E_LOCKED) {
+            if (!strstr(mmapobj_errmsg(NULL), g_path)) relia_fail("candidate %u: E_LOCKED message does not name the file", id);
+            locked++;
+            usleep((useconds_t)relia_below(&rng, 300));
+            continue;
+        }
+        if (rc != MMAPOBJ_OK) relia_fail("candidate %u: create: %s: %s", id, mmapobj_code_name(rc), mmapobj_errmsg(NULL));
+        if (atomic_fetch_add(&S->active, 1) != 0) relia_fail("candidate %u: two writers hold the file at once", id);
+        uint64_t n = 50 + relia_below(&rng, 400);
+        for (uint64_t j = 0; j < n; j++) {
+            uint32_t k = id + CANDIDATES * (uint32_t)relia_below(&rng, g_nkeys / CANDIDATES);
+            uint32_t v = ++ver[k];
+            atomic_store_explicit(&S->intent[k], v, memory_order_seq_cst);
+            rc = relia_apply(w, k, v, g_salt, MAX_EXTRA, scratch);
+            if (rc != MMAPOBJ_OK)
+                relia_fail("candidate %u: op %u on key %u: %s: %s", id, v, k, mmapobj_code_name(rc), mmapobj_errmsg(w));
+            atomic_store_explicit(&S->done[k], v, memory_order_seq_cst);
+        }
+        atomic_fetch_add_explicit(&S->writer_ops, n, memory_order_relaxed);
+        atomic_fetch_sub(&S->active, 1);
+        CHECK_OK(w, mmapobj_close(&w));
+        sessions++;
+    }
+    atomic_fetch_add(&S->sessions, sessions);
+    atomic_fetch_add(&S->lock_refusals, locked);
+    free(scratch);
+    free(ver);
+    return 0;
+}
+
 /* ---- parent ---------------------------------------------------------------------------------- */
 
-/* One run: a writer and g_readers readers for g_seconds. churn: the writer closes and reopens
+/* One run: a writer and g_readers readers for g_seconds. churn 1: the writer closes and reopens
  * every few hundred operations and the readers reopen every few rounds (races between a closing
- * writer's shrink and readers opening). */
+ * writer's shrink and readers opening); churn 2: CANDIDATES writer processes take turns. */
 static void run_phase(const char *phase, int churn, uint64_t *total_reads)
 {
     g_churn = churn;
@@ -467,7 +519,18 @@ static void run_phase(const char *phase, int churn, uint64_t *total_reads)
     memset(S, 0, sizeof *S);
     unsigned budget = (unsigned)(g_seconds * 20 + 300);
 
-    pid_t w = relia_spawn(writer_main, NULL, budget, 0);
+    pid_t w = -1, cands[CANDIDATES] = {-1, -1, -1};
+    if (churn == 2) {
+        /* Handover: the file exists before the candidates start; every key may be touched. */
+        mmapobj_map *c = NULL;
+        CHECK_OK(NULL, mmapobj_create(g_path, INIT_SIZE, 16, MAX_SIZE, &c));
+        CHECK_OK(c, mmapobj_close(&c));
+        atomic_store(&S->next_new, g_nkeys);
+        atomic_store(&S->writer_ready, 1);
+        for (int i = 0; i < CANDIDATES; i++) cands[i] = relia_spawn(candidate_main, (void *)(intptr_t)i, budget, i);
+    } else {
+        w = relia_spawn(writer_main, NULL, budget, 0);
+    }
     double until = relia_now() + 60;
     while (!atomic_load_explicit(&S->writer_ready, memory_order_acquire)) {
         int st;
@@ -481,13 +544,33 @@ static void run_phase(const char *phase, int churn, uint64_t *total_reads)
     for (int i = 0; i < g_readers; i++) relia_spawn(reader_main, (void *)(intptr_t)i, budget, i + 1);
 
     /* Reap in whatever order they end; any failure kills the rest. */
-    int left = g_readers + 1;
+    int writers = churn == 2 ? CANDIDATES : 1, left = g_readers + writers;
     double end = relia_now() + budget + 10;
     while (left > 0) {
+        if (churn == 2 && left == g_readers && !atomic_load(&S->final_ready)) {
+            /* All candidates are done: publish the final state for the readers' last pass. */
+            mmapobj_map *c = NULL;
+            CHECK_OK(NULL, mmapobj_open(g_path, &c));
+            mmapobj_stats cs;
+            CHECK_OK(c, mmapobj_stat(c, &cs));
+            uint64_t live = 0;
+            for (uint32_t k = 0; k < g_nkeys; k++) live += is_set(k, atomic_load(&S->done[k]));
+            atomic_store(&S->final_file_size, cs.file_size);
+            atomic_store(&S->final_count, live);
+            CHECK_OK(c, mmapobj_close(&c));
+            atomic_store(&S->stop, 1);
+            atomic_store(&S->final_ready, 1);
+            printf("%s: %" PRIu64 " writer sessions by %d processes, %" PRIu64 " E_LOCKED refusals, %" PRIu64
+                   " ops, file %" PRIu64 " bytes, %" PRIu64 " live keys\n",
+                   phase, (uint64_t)atomic_load(&S->sessions), CANDIDATES, (uint64_t)atomic_load(&S->lock_refusals),
+                   (uint64_t)atomic_load(&S->writer_ops), cs.file_size, live);
+        }
         int st;
         pid_t p = waitpid(-1, &st, WNOHANG);
         if (p > 0) {
-            const char *who = p == w ? "writer" : "reader";
+            int is_writer = p == w;
+            for (int i = 0; i < CANDIDATES; i++) is_writer |= p == cands[i];
+            const char *who = is_writer ? "writer" : "reader";
             char b[64];
             if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
                 relia_fail("%s %d ended with %s", who, (int)p, relia_status_str(st, b, sizeof b));
@@ -536,7 +619,7 @@ static void run_phase(const char *phase, int churn, uint64_t *total_reads)
         if (S->max_size_seen[i] < grown) grown = S->max_size_seen[i];
         if (S->reads[i] == 0 || S->iterations[i] == 0) relia_fail("reader %d checked nothing", i);
     }
-    if (grown < GROWTH * INIT_SIZE)
+    if (churn != 2 && grown < GROWTH * INIT_SIZE)
         relia_fail("a reader followed the file only to %" PRIu64 " bytes", grown);
     printf("%s: %" PRIu64 " writer ops; stress reads checked: %" PRIu64 " (%" PRIu64
            " lookups + %" PRIu64 " iterated entries in %" PRIu64 " iterations); readers followed the file to >= %"
@@ -565,6 +648,7 @@ int main(void)
     uint64_t total = 0;
     run_phase("steady", 0, &total);
     run_phase("open/close churn", 1, &total);
+    run_phase("writer handover", 2, &total);
     printf("test_concurrency: OK: stress reads checked: %" PRIu64 "\n", total);
     relia_rmdir(dir);
     return 0;
