@@ -14,7 +14,8 @@
  * Two phases: "steady" (the writer reopens rarely) and "open/close churn" (the writer closes and
  * reopens every ~200 operations and readers reopen every few rounds, so opens race growth and a
  * closing writer's shrink), and "writer handover" (three processes take turns as the writer:
- * E_LOCKED for the others, never two at once). At the end the readers, then the parent, check the exact final state.
+ * E_LOCKED for the others, never two at once; one of them is SIGKILLed and the next repairs the
+ * file under the readers). At the end the readers, then the parent, check the exact final state.
  * Knobs: MMAPOBJ_TEST_LONG=1 (minutes), MMAPOBJ_TEST_QUICK=1 (valgrind), MMAPOBJ_TEST_SECONDS=N,
  * MMAPOBJ_TEST_READERS=N, MMAPOBJ_TEST_SEED=N. */
 #include <stdatomic.h>
@@ -36,7 +37,8 @@ struct shared {
     _Atomic uint64_t final_file_size;
     _Atomic uint64_t final_count;
     _Atomic uint64_t writer_ops;
-    _Atomic uint32_t active;          /* handover: writers holding the file */
+    _Atomic uint32_t holder;          /* handover: 1 + id of the writer holding the file, 0 none */
+    _Atomic uint32_t dead[8];         /* handover: candidates killed by the parent */
     _Atomic uint64_t sessions, lock_refusals;
     _Atomic uint64_t reads[MAX_READERS];      /* lookups checked */
     _Atomic uint64_t iter_reads[MAX_READERS]; /* entries checked during iterations */
@@ -484,7 +486,9 @@ static int candidate_main(void *arg)
             continue;
         }
         if (rc != MMAPOBJ_OK) relia_fail("candidate %u: create: %s: %s", id, mmapobj_code_name(rc), mmapobj_errmsg(NULL));
-        if (atomic_fetch_add(&S->active, 1) != 0) relia_fail("candidate %u: two writers hold the file at once", id);
+        uint32_t prev = atomic_exchange(&S->holder, id + 1);
+        if (prev != 0 && !atomic_load(&S->dead[prev - 1]))
+            relia_fail("candidate %u: candidate %u still holds the file: two writers at once", id, prev - 1);
         uint64_t n = 50 + relia_below(&rng, 400);
         for (uint64_t j = 0; j < n; j++) {
             uint32_t k = id + CANDIDATES * (uint32_t)relia_below(&rng, g_nkeys / CANDIDATES);
@@ -496,7 +500,7 @@ static int candidate_main(void *arg)
             atomic_store_explicit(&S->done[k], v, memory_order_seq_cst);
         }
         atomic_fetch_add_explicit(&S->writer_ops, n, memory_order_relaxed);
-        atomic_fetch_sub(&S->active, 1);
+        atomic_store(&S->holder, 0);
         CHECK_OK(w, mmapobj_close(&w));
         sessions++;
     }
@@ -508,6 +512,36 @@ static int candidate_main(void *arg)
 }
 
 /* ---- parent ---------------------------------------------------------------------------------- */
+
+/* After candidate id was killed: its operation in flight (intent != done on one of its keys)
+ * either happened or not; look at the file and settle intent/done accordingly. */
+static void resolve_killed(uint32_t id)
+{
+    unsigned char *scratch = malloc(RELIA_SCRATCH);
+    CHECK(scratch);
+    int inflight = 0;
+    for (uint32_t k = id; k < g_nkeys; k += CANDIDATES) {
+        uint32_t d = atomic_load(&S->done[k]), i = atomic_load(&S->intent[k]);
+        if (i == d) continue;
+        if (i != d + 1 || inflight++) relia_fail("killed candidate: key %u intent %u done %u", k, i, d);
+        mmapobj_map *m = NULL;
+        CHECK_OK(NULL, mmapobj_open(g_path, &m));
+        char key[RELIA_KEY_MAX];
+        size_t klen = relia_key(k, key);
+        mmapobj_value val;
+        int rc = mmapobj_get(m, key, klen, &val);
+        int now_new = is_set(k, i) ? rc == MMAPOBJ_OK && relia_value_is(&val, k, i, g_salt, MAX_EXTRA, scratch)
+                                   : rc == MMAPOBJ_NOTFOUND;
+        int now_old = is_set(k, d) ? rc == MMAPOBJ_OK && relia_value_is(&val, k, d, g_salt, MAX_EXTRA, scratch)
+                                   : rc == MMAPOBJ_NOTFOUND;
+        if (!now_new && !now_old) relia_fail("killed candidate: key %u holds neither version %u nor %u (%s)", k, d, i, mmapobj_code_name(rc));
+        if (now_new) atomic_store(&S->done[k], i);
+        else atomic_store(&S->intent[k], d);
+        CHECK_OK(m, mmapobj_close(&m));
+    }
+    printf("writer handover: candidate %u SIGKILLed (%s an operation)\n", id, inflight ? "inside" : "outside");
+    free(scratch);
+}
 
 /* One run: a writer and g_readers readers for g_seconds. churn 1: the writer closes and reopens
  * every few hundred operations and the readers reopen every few rounds (races between a closing
@@ -546,7 +580,17 @@ static void run_phase(const char *phase, int churn, uint64_t *total_reads)
     /* Reap in whatever order they end; any failure kills the rest. */
     int writers = churn == 2 ? CANDIDATES : 1, left = g_readers + writers;
     double end = relia_now() + budget + 10;
+    /* Handover: candidate 0 is SIGKILLed at a random moment; another takes over and repairs the
+     * file while the readers go on reading. */
+    relia_rng krng = {g_salt ^ 0x4B494C4Cull};
+    double kill_at = relia_now() + g_seconds * (0.2 + 0.6 * (double)relia_below(&krng, 1000) / 1000.0);
+    int killed = churn != 2;
     while (left > 0) {
+        if (!killed && relia_now() >= kill_at) {
+            atomic_store(&S->dead[0], 1);
+            kill(cands[0], SIGKILL);
+            killed = 1;
+        }
         if (churn == 2 && left == g_readers && !atomic_load(&S->final_ready)) {
             /* All candidates are done: publish the final state for the readers' last pass. */
             mmapobj_map *c = NULL;
@@ -572,6 +616,13 @@ static void run_phase(const char *phase, int churn, uint64_t *total_reads)
             for (int i = 0; i < CANDIDATES; i++) is_writer |= p == cands[i];
             const char *who = is_writer ? "writer" : "reader";
             char b[64];
+            if (churn == 2 && p == cands[0] && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) {
+                resolve_killed(0);
+                for (int i = 0; i < relia_nkids; i++)
+                    if (relia_kids[i] == p) relia_kids[i] = 0;
+                left--;
+                continue;
+            }
             if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
                 relia_fail("%s %d ended with %s", who, (int)p, relia_status_str(st, b, sizeof b));
             for (int i = 0; i < relia_nkids; i++)
