@@ -340,7 +340,7 @@ async function main() {
       configs.push({ n: Math.min(nmin, 200000), kind: 'str1k', withMisses: false });
       for (const cfg of configs) {
         log(`lookup: ${cfg.n} keys, ${cfg.kind} values (${((Date.now() - t0) / 1000).toFixed(0)} s elapsed)`);
-        const r = runChild('lookup.js', { ...cfg, rounds: opts.rounds, batchMs, dir: tmp }, env, 15 * 60e3);
+        const r = runChild('lookup.js', { ...cfg, rounds: opts.rounds, batchMs, retryBudgetMs: opts.quick ? 2000 : 6000, dir: tmp }, env, 15 * 60e3);
         if (r.error) { log(r.error); data.errors.push(r.error); } else data.lookup.push(r);
         for (const f of fs.readdirSync(tmp)) if (f !== 'nop.so') fs.rmSync(path.join(tmp, f), { recursive: true, force: true });
       }

@@ -127,7 +127,7 @@ function run(a) {
     const modes = c.noCheck ? ['call'] : (withMisses ? ['hit', 'miss'] : ['hit']);
     if (c.reused && withMisses) modes.push('hit-reused');
     for (const mode of modes) {
-      tasks.push({ c, mode, loop: C.makeLookupLoop(c.pre, c.expr), offset: 0, ops: 0, batches: [], groups: [], cpuShare: [] });
+      tasks.push({ c, mode, loop: C.makeLookupLoop(c.pre, c.expr), offset: 0, ops: 0, batches: [], groups: [], cpuShare: [], retries: 0 });
     }
   }
 
@@ -147,29 +147,39 @@ function run(a) {
     t.ops = Math.max(5000, Math.min(MAX_OPS, Math.round(batchMs * 1e6 / nsPerOp)));
   }
 
+  let retryBudgetNs = a.retryBudgetMs * 1e6;
   for (let round = 0; round < rounds; round++) {
     C.gc();
     C.log(`  round ${round + 1}/${rounds}`);
     for (let j = 0; j < tasks.length; j++) {
       const t = tasks[(j + round) % tasks.length];
-      let keys = C.freshKeys(perm, t.offset, t.ops, t.mode === 'miss' ? n : 0);
-      t.offset += t.ops;
-      const times = new Float64Array(Math.ceil(t.ops / C.GROUP));
-      // 'hit-reused': the same strings were looked up once before (hash
-      // cached, internalised by a Proxy trap): the best case for V8.
-      if (t.mode === 'hit-reused') t.loop(t.c.ctx, keys, null, C.GROUP);
-      const cpu0 = process.cpuUsage();
-      const r = t.loop(t.c.ctx, keys, times, C.GROUP);
-      const cpu = process.cpuUsage(cpu0);
-      t.cpuShare.push((cpu.user + cpu.system) * 1e3 / r.ns);
-      keys = null;
-      const want = t.mode.startsWith('hit') ? t.ops : (t.mode === 'miss' ? 0 : r.found);
-      if (r.found !== want) {
-        t.error = `${t.mode} batch found ${r.found} of ${t.ops}`;
+      // A batch during which other processes took the CPU (CPU share below
+      // 0.9) is measured again, at most twice, within a retry budget; the
+      // attempt with the highest share is kept.
+      let best = null;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        let keys = C.freshKeys(perm, t.offset, t.ops, t.mode === 'miss' ? n : 0);
+        t.offset += t.ops;
+        const times = new Float64Array(Math.ceil(t.ops / C.GROUP));
+        // 'hit-reused': the same strings were looked up once before (hash
+        // cached, internalised by a Proxy trap): the best case for V8.
+        if (t.mode === 'hit-reused') t.loop(t.c.ctx, keys, null, C.GROUP);
+        const cpu0 = process.cpuUsage();
+        const r = t.loop(t.c.ctx, keys, times, C.GROUP);
+        const cpu = process.cpuUsage(cpu0);
+        keys = null;
+        const share = (cpu.user + cpu.system) * 1e3 / r.ns;
+        const want = t.mode.startsWith('hit') ? t.ops : (t.mode === 'miss' ? 0 : r.found);
+        if (r.found !== want) t.error = `${t.mode} batch found ${r.found} of ${t.ops}`;
+        if (best === null || share > best.share) best = { r, share, times };
+        if (share >= 0.9 || retryBudgetNs <= 0) break;
+        retryBudgetNs -= r.ns;
+        t.retries++;
       }
-      t.batches.push(r.ns / t.ops);
+      t.cpuShare.push(best.share);
+      t.batches.push(best.r.ns / t.ops);
       const full = Math.floor(t.ops / C.GROUP);
-      for (let g = 0; g < full; g++) t.groups.push(times[g] / C.GROUP);
+      for (let g = 0; g < full; g++) t.groups.push(best.times[g] / C.GROUP);
     }
   }
 
@@ -183,6 +193,7 @@ function run(a) {
       rounds: t.batches.map((x) => C.round(x, 2)), opsPerBatch: t.ops,
       // CPU time of the process over the batch's wall time (below ~0.9: other processes took the CPU)
       cpuShareMin: C.round(Math.min(...t.cpuShare), 2),
+      retries: t.retries,
       error: t.error || null,
     };
   });
