@@ -270,9 +270,38 @@ static int fits(uint64_t off, uint64_t size, uint64_t n, uint64_t align, uint64_
 
 #define FI_SCAN_BUDGET 32 /* blocks examined per allocation before falling back to the tail */
 
+/* First fitting block of the lists of classes [lo, hi], examining at most *budget blocks. */
+static uint32_t scan_classes(struct mo_freeidx *fi, uint32_t lo, uint32_t hi, uint64_t n,
+                             uint64_t align, int *budget, uint64_t *start)
+{
+    for (uint32_t k = lo; k <= hi && k < MO_CLASS_LIMIT && *budget > 0; k++) {
+        if (!(fi->nonempty[k >> 6] >> (k & 63) & 1)) continue;
+        for (uint32_t x = fi->head[k]; x && *budget > 0; x = fi->nodes[x].next) {
+            (*budget)--;
+            if (fits(fi->nodes[x].off, fi->nodes[x].size, n, align, start)) return x;
+            /* an exact-size class holds one size: if its head does not fit, none does */
+            if (k < MO_SMALL_CLASSES && align <= 4) break;
+        }
+    }
+    return FI_NONE;
+}
+
+/* First non-empty class at or above lo (MO_CLASS_LIMIT if none), through the bitmap. */
+static uint32_t first_class_from(const struct mo_freeidx *fi, uint32_t lo)
+{
+    for (uint32_t w = lo >> 6; w < MO_CLASS_LIMIT / 64; w++) {
+        uint64_t bits = fi->nonempty[w];
+        if (w == lo >> 6) bits &= ~UINT64_C(0) << (lo & 63);
+        if (bits) return w * 64 + (uint32_t)__builtin_ctzll(bits);
+    }
+    return MO_CLASS_LIMIT;
+}
+
 /* Takes n bytes (multiple of 4) at a multiple of align (a power of two >= 4) from free space.
  * Returns 1 with *out set (seq is made odd: the caller rewrites once-reachable bytes), or 0 when
- * no free block fits. */
+ * no free block fits. Good fit, as in TLSF: a block of want's own class (exact for small sizes,
+ * a short scan for ranged classes); else the head of the first non-empty class whose every block
+ * fits with room to spare (O(1)); else a bounded scan of the classes in between. */
 int mo_fi_take(mmapobj_map *m, uint64_t n, uint64_t align, uint64_t *out)
 {
     struct mo_freeidx *fi = m->fi;
@@ -281,25 +310,22 @@ int mo_fi_take(mmapobj_map *m, uint64_t n, uint64_t align, uint64_t *out)
     uint32_t cc = m->class_count;
     uint64_t want = align > 4 ? n + align - 4 : n;
     uint32_t c = mo_class_of(want, cc);
-    int budget = FI_SCAN_BUDGET;
-    uint32_t found = FI_NONE;
+    /* classes above this one hold only blocks of at least want + 16 bytes: they always fit and
+     * leave a remainder big enough to be a free block */
+    uint32_t sure = mo_class_of(want + MO_MIN_BLOCK, cc) + 1;
+    int budget = FI_SCAN_BUDGET / 4;
     uint64_t start = 0;
-    for (uint32_t w = c >> 6; w < MO_CLASS_LIMIT / 64 && budget > 0 && !found; w++) {
-        uint64_t bits = fi->nonempty[w];
-        if (w == c >> 6) bits &= ~UINT64_C(0) << (c & 63);
-        while (bits && budget > 0 && !found) {
-            uint32_t k = w * 64 + (uint32_t)__builtin_ctzll(bits);
-            bits &= bits - 1;
-            for (uint32_t x = fi->head[k]; x && budget > 0; x = fi->nodes[x].next) {
-                budget--;
-                if (fits(fi->nodes[x].off, fi->nodes[x].size, n, align, &start)) {
-                    found = x;
-                    break;
-                }
-                /* an exact-size class holds one size: if its head does not fit, none does */
-                if (k < MO_SMALL_CLASSES && align <= 4) break;
-            }
-        }
+    uint32_t found = scan_classes(fi, c, c, n, align, &budget, &start);
+    if (!found && sure < cc) {
+        uint32_t k = first_class_from(fi, sure);
+        if (k < cc && fits(fi->nodes[fi->head[k]].off, fi->nodes[fi->head[k]].size, n, align,
+                           &start))
+            found = fi->head[k];
+    }
+    if (!found) {
+        budget = FI_SCAN_BUDGET;
+        found = scan_classes(fi, c + 1, sure - 1 < cc ? sure - 1 : cc - 1, n, align, &budget,
+                             &start);
     }
     if (!found) return 0;
     uint64_t off = fi->nodes[found].off, size = fi->nodes[found].size;
