@@ -42,6 +42,18 @@ static double now_ns(void)
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+static double cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* Lowest CPU share (thread CPU time / wall time) of a kept lookup batch, and
+ * how many batches were measured again because another process took the CPU. */
+static double min_cpu_share = 1e9;
+static int cpu_retries;
+
 static void die(const char *what, const char *detail)
 {
     fprintf(stderr, "mmapobj_bench: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
@@ -524,9 +536,26 @@ static void bench_size(size_t n, int rounds, const char *dir, double target_ms)
         for (int k = 0; k < NT * 2; k++) {
             int idx = (k + r) % (NT * 2), t = idx / 2, s = idx % 2;
             int sys = s == 0 ? 0 : tasks[t].sys;
-            double ns = run_lookups(&c, sys, tasks[t].op, ops[t][s], pos);
-            pos += ops[t][s];
-            (s == 0 ? fv : mv)[t][r] = ns / (double)ops[t][s];
+            /* a batch that got less than 0.9 of a CPU is measured again (at most
+             * twice); the attempt with the highest CPU share is kept */
+            double best = 0, best_share = -1;
+            for (int attempt = 0; attempt < 3; attempt++) {
+                double c0 = cpu_ns();
+                double ns = run_lookups(&c, sys, tasks[t].op, ops[t][s], pos);
+                double share = (cpu_ns() - c0) / ns;
+                pos += ops[t][s];
+                if (share > best_share) {
+                    best_share = share;
+                    best = ns;
+                }
+                if (share >= 0.9)
+                    break;
+                if (attempt < 2)
+                    cpu_retries++;
+            }
+            if (best_share < min_cpu_share)
+                min_cpu_share = best_share;
+            (s == 0 ? fv : mv)[t][r] = best / (double)ops[t][s];
         }
     }
     for (int t = 0; t < NT; t++)
@@ -585,7 +614,7 @@ int main(int argc, char **argv)
         }
     }
     double target_ms = quick ? 40 : 100;
-    printf("# libmmapobj %s C benchmark: ns/op, median (min-max) of %d rounds; floor = in-memory XXH3 open-addressing table\n\n",
+    printf("libmmapobj %s C benchmark: ns/op, median (min-max) of %d rounds; floor = in-memory XXH3 open-addressing table\n\n",
            mmapobj_version_string(), rounds);
     printf("| %-40s | %8s | %-24s | %-24s | %5s |\n", "operation", "keys", "floor ns/op", "mmapobj ns/op", "ratio");
     printf("|%s|%s|%s|%s|%s|\n", "------------------------------------------", "----------", "--------------------------",
@@ -594,6 +623,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < nsizes; i++)
         bench_size(sizes[i], rounds, dir, target_ms);
 
+    printf("\nlookup batches: lowest CPU share kept %.2f, %d re-measured because another process took the CPU\n",
+           min_cpu_share, cpu_retries);
     /* the "done when" figures of the core issue */
     printf("\n");
     for (int i = 0; i < nresults; i++) {
@@ -611,7 +642,8 @@ int main(int argc, char **argv)
         FILE *f = fopen(json, "w");
         if (!f)
             die("cannot write --json file", json);
-        fprintf(f, "{\n \"library\": \"%s\", \"rounds\": %d,\n \"results\": [\n", mmapobj_version_string(), rounds);
+        fprintf(f, "{\n \"library\": \"%s\", \"rounds\": %d, \"min_cpu_share\": %.3f, \"cpu_retries\": %d,\n \"results\": [\n",
+                mmapobj_version_string(), rounds, min_cpu_share, cpu_retries);
         for (int i = 0; i < nresults; i++) {
             result *r = &results[i];
             fprintf(f,
