@@ -26,8 +26,12 @@ ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1" \
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
   "$build/csrc/fuzz/fuzz_open" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
   -print_final_stats=1 -artifact_prefix="$build/artifacts/" \
-  "$build/corpus" "$build/seeds" test/c/golden >"$log" 2>&1
+  "$build/corpus" "$build/seeds" test/c/golden >"$log" 2>&1 &
+fpid=$!
+wait $fpid
 rc=$?
+# The target removes its temp file at exit; after a crash it cannot.
+rm -f "${TMPDIR:-/tmp}/mmapobj-fuzz-$fpid.mmo"
 set -e
 execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
 cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
