@@ -108,12 +108,7 @@ static int take_writer_lock(struct compact *c)
         tool_err("%s is not a regular file", c->path);
         return EXIT_NOINPUT;
     }
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = 0;
-    fl.l_len = 1;
+    struct flock fl = tool_writer_lock_request();
     int held;
     if (!readonly) {
         if (fcntl(c->lockfd, F_OFD_SETLK, &fl) == 0)

@@ -201,6 +201,17 @@ double tool_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+struct flock tool_writer_lock_request(void)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    return fl;
+}
+
 int tool_writer_state(const char *path, int32_t stats_pid, int *locked, int *pid)
 {
     *locked = stats_pid != 0;
@@ -208,12 +219,7 @@ int tool_writer_state(const char *path, int32_t stats_pid, int *locked, int *pid
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return -1;
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = 0;
-    fl.l_len = 1;
+    struct flock fl = tool_writer_lock_request();
     int rc = fcntl(fd, F_OFD_GETLK, &fl);
     close(fd);
     if (rc < 0)
