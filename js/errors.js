@@ -46,17 +46,12 @@ function showKey(key) {
 }
 
 /**
- * Throws an MmapObjError for a negative libmmapobj return code; returns rc otherwise.
+ * The MmapObjError for a negative libmmapobj return code.
  * @param {number} rc        return value of a libmmapobj call
  * @param {{handle?: bigint|null, path?: string, key?: string, op?: string}} ctx
  *   handle: the map handle the call was made on (its errmsg is used); without one the calling
  *   thread's last error is used (create/open).
  */
-function check(rc, ctx) {
-  if (rc >= 0) return rc;
-  throw fromCode(rc, ctx);
-}
-
 function fromCode(rc, ctx = {}) {
   const detail = fn.errmsg(ctx.handle == null ? null : ctx.handle) || '';
   const info = { code: rc, path: ctx.path, key: ctx.key, detail: detail || undefined };
@@ -69,5 +64,4 @@ function fromCode(rc, ctx = {}) {
   return new MmapObjError(msg, info);
 }
 
-/** Code constants by symbolic name, e.g. codes.MMAPOBJ_E_LOCKED === -105 (from the library). */
-module.exports = { MmapObjError, check, fromCode, codes, TEXT, showKey };
+module.exports = { MmapObjError, fromCode, TEXT, showKey };

@@ -1,26 +1,37 @@
 'use strict';
 // SharedMap: the Map-protocol class that owns one libmmapobj handle. Every operation of the
-// package (the Create/Open Proxy included) is implemented here once: argument checks, marshalling,
-// state checks (closed / read-only), the lookup fast path, batched iteration, idempotent close and a
-// FinalizationRegistry safety net for maps that are never closed.
+// package (the Create/Open Proxy included) is implemented here once: marshalling, state checks
+// (closed / read-only), the lookup fast path, idempotent close and a FinalizationRegistry safety net
+// for maps that are never closed. Argument checks are in args.js, iteration in iterator.js.
 //
 // Lookup fast path: one koffi call mmapobj_get_z(handle, key) returning `const char *`. A string
 // comes back as a JS string directly; NULL means "read the status block", which is viewed through
 // typed arrays made once per handle (koffi.view), so a miss or a number costs no second call.
 
 const { types } = require('util');
-const { fn, codes, view, STATUS_SIZE, KIND } = require('./native');
+const { fn, codes, view, STATUS, KIND } = require('./native');
 const { MmapObjError, fromCode, TEXT, showKey } = require('./errors');
+const args = require('./args');
+const { describeType, keyTypeError, loneSurrogateError, valueTypeError } = args;
+const { scratchOf } = require('./scratch');
+const { MapIterator, closeIterators, MODE_KEYS, MODE_VALUES, MODE_ENTRIES } = require('./iterator');
 
 const OK = codes.MMAPOBJ_OK;
 const NOTFOUND = codes.MMAPOBJ_NOTFOUND;
 const E_CLOSED = codes.MMAPOBJ_E_CLOSED;
 const E_READONLY = codes.MMAPOBJ_E_READONLY;
-const E_BUFSMALL = codes.MMAPOBJ_E_BUFSMALL;
 const E_RESERVE = codes.MMAPOBJ_E_RESERVE;
 const K_NUMBER = KIND.NUMBER;
 const K_STRING = KIND.STRING;
 const K_NONE = KIND.NONE;
+
+// The status block (struct mmapobj_status) read through typed arrays over it: indices of its
+// fields, from the one description of the struct in native.js. The 64-bit length is read as two
+// little-endian 32-bit halves.
+const S_KIND = STATUS.kind / 4;
+const S_CODE = STATUS.code / 4;
+const S_NUMBER = STATUS.number / 8;
+const S_LEN = STATUS.len / 4;
 
 // Hot bindings as locals (one property load less per call).
 const get_z = fn.get_z;
@@ -30,147 +41,8 @@ const copy_last = fn.copy_last;
 const byteLength = Buffer.byteLength;
 const isUint8Array = types.isUint8Array;
 
-// Scratch memory shared by every map of this thread: values with a NUL inside are copied here
-// before decoding, and iteration batches land here (decoded at once, so sharing is safe).
-const SCRATCH_KEEP = 16 << 20; // a bigger one (a huge value) is used once and dropped
-let scratch = Buffer.allocUnsafeSlow(256 * 1024);
-function scratchOf(n) {
-  if (scratch.length >= n) return scratch;
-  if (n > SCRATCH_KEEP) return Buffer.allocUnsafeSlow(n);
-  scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_KEEP, Math.max(n, scratch.length * 2)));
-  return scratch;
-}
-const utf8Slice = (buf, start, end) => buf.utf8Slice(start, end);
-const fcc = String.fromCharCode;
-
-// Decodes UTF-8 bytes [p, e) of buf. Short ASCII strings (most keys) are built in JS, which is
-// about twice as fast as a call into Buffer's decoder for them.
-function decode(b, p, e) {
-  const n = e - p;
-  if (n > 16) return b.utf8Slice(p, e);
-  let or = 0;
-  for (let i = p; i < e; i++) or |= b[i];
-  if (or >= 0x80) return b.utf8Slice(p, e);
-  switch (n) {
-    case 0:
-      return '';
-    case 1:
-      return fcc(b[p]);
-    case 2:
-      return fcc(b[p], b[p + 1]);
-    case 3:
-      return fcc(b[p], b[p + 1], b[p + 2]);
-    case 4:
-      return fcc(b[p], b[p + 1], b[p + 2], b[p + 3]);
-    case 5:
-      return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4]);
-    case 6:
-      return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5]);
-    case 7:
-      return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6]);
-    case 8:
-      return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7]);
-    case 9:
-      return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7], b[p + 8]);
-    case 10:
-      return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7], b[p + 8], b[p + 9]);
-    case 11:
-      return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7], b[p + 8], b[p + 9], b[p + 10]);
-    case 12:
-      return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7], b[p + 8], b[p + 9], b[p + 10], b[p + 11]);
-    case 13:
-      return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7], b[p + 8], b[p + 9], b[p + 10], b[p + 11], b[p + 12]);
-    case 14:
-      return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7], b[p + 8], b[p + 9], b[p + 10], b[p + 11], b[p + 12], b[p + 13]);
-    case 15:
-      return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7], b[p + 8], b[p + 9], b[p + 10], b[p + 11], b[p + 12], b[p + 13], b[p + 14]);
-    case 16:
-      return fcc(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7], b[p + 8], b[p + 9], b[p + 10], b[p + 11], b[p + 12], b[p + 13], b[p + 14], b[p + 15]);
-  }
-  return b.utf8Slice(p, e);
-}
-
 /** Counts writes through any map of this thread (proxy.js drops enumeration snapshots on change). */
 const writes = { count: 0 };
-
-// ---- argument checks ------------------------------------------------------------------------
-
-const OPTION_NAMES = ['fileSize', 'buckets', 'maxFileSize'];
-
-function describeType(v) {
-  if (v === null) return 'null';
-  const t = typeof v;
-  if (t !== 'object' && t !== 'function') return t;
-  if (t === 'function') return 'function';
-  const ctor = Object.getPrototypeOf(v) === null ? null : v.constructor;
-  return ctor && typeof ctor.name === 'string' && ctor.name ? ctor.name : 'object';
-}
-
-function sizeArg(name, v) {
-  if (v === undefined || v === null) return 0;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > Number.MAX_SAFE_INTEGER) {
-    throw new RangeError(
-      `${name} must be a non-negative integer (bytes or a count; 0 or omitted for the default), ` +
-        `got ${typeof v === 'number' ? v : describeType(v)}`
-    );
-  }
-  return v;
-}
-
-function pathArg(p, what) {
-  if (p instanceof URL) {
-    if (p.protocol !== 'file:') throw new TypeError(`${what}: only file: URLs are supported, got ${p.href}`);
-    p = require('url').fileURLToPath(p);
-  }
-  if (typeof p !== 'string') {
-    throw new TypeError(`${what}: path must be a string, got ${describeType(p)}`);
-  }
-  if (p === '') throw new TypeError(`${what}: path must not be empty`);
-  if (p.indexOf('\0') !== -1) throw new TypeError(`${what}: path must not contain NUL characters`);
-  if (!p.isWellFormed()) throw new TypeError(`${what}: path is not well-formed UTF-16 (lone surrogate)`);
-  return p;
-}
-
-/** Normalises Create's arguments: (path, opts) or (path, fileSize, buckets, maxFileSize). */
-function createOptions(args) {
-  const [, a, b, c] = args;
-  if (a !== null && typeof a === 'object') {
-    if (args.length > 2) throw new TypeError('Create: pass either an options object or sizes, not both');
-    for (const k of Object.keys(a)) {
-      if (!OPTION_NAMES.includes(k)) {
-        throw new TypeError(`Create: unknown option "${k}" (known: ${OPTION_NAMES.join(', ')})`);
-      }
-    }
-    return {
-      fileSize: sizeArg('fileSize', a.fileSize),
-      buckets: sizeArg('buckets', a.buckets),
-      maxFileSize: sizeArg('maxFileSize', a.maxFileSize),
-    };
-  }
-  return {
-    fileSize: sizeArg('file_size', a),
-    buckets: sizeArg('initial_bucket_count', b),
-    maxFileSize: sizeArg('max_file_size', c),
-  };
-}
-
-function keyTypeError(key) {
-  return new TypeError(`SharedMap keys must be strings, got ${describeType(key)}`);
-}
-
-function loneSurrogateError(what, key) {
-  return new TypeError(
-    `${what} ${showKey(key)} is not well-formed UTF-16 (it contains a lone surrogate), so it ` +
-      'cannot be stored as UTF-8 exactly; use str.toWellFormed() to replace lone surrogates with U+FFFD'
-  );
-}
-
-function valueTypeError(key, value) {
-  return new TypeError(
-    `Cannot store a value of type ${describeType(value)} (key ${showKey(key)}): values must be ` +
-      'strings, numbers, Buffers or Uint8Arrays'
-  );
-}
 
 // ---- the safety net ---------------------------------------------------------------------------
 
@@ -225,14 +97,14 @@ class SharedMap {
    * @param {{fileSize?: number, buckets?: number, maxFileSize?: number}} [options]
    */
   static create(path, options) {
-    path = pathArg(path, 'SharedMap.create');
-    const o = options === undefined ? createOptions([path]) : optionsObject(options);
+    path = args.pathArg(path, 'SharedMap.create');
+    const o = options === undefined ? args.createOptions([path]) : args.optionsObject(options);
     return createMap(path, o);
   }
 
   /** Opens an existing file read-only. @param {string|URL} path */
   static open(path) {
-    path = pathArg(path, 'SharedMap.open');
+    path = args.pathArg(path, 'SharedMap.open');
     return openMap(path);
   }
 
@@ -240,9 +112,9 @@ class SharedMap {
     this.#h = h;
     this.#state.h = h;
     openStates.add(this.#state);
-    const ab = view(fn.status_block(h), STATUS_SIZE);
-    this.#i32 = new Int32Array(ab, 0, STATUS_SIZE / 4);
-    this.#f64 = new Float64Array(ab, 0, STATUS_SIZE / 8);
+    const ab = view(fn.status_block(h), STATUS.size);
+    this.#i32 = new Int32Array(ab, 0, STATUS.size >> 2);
+    this.#f64 = new Float64Array(ab, 0, STATUS.size >> 3);
   }
 
   #detach() {
@@ -291,10 +163,10 @@ class SharedMap {
 
   #afterNull(key) {
     const i32 = this.#i32;
-    const kind = i32[0];
-    if (kind === K_NUMBER) return key.isWellFormed() ? this.#f64[1] : undefined;
+    const kind = i32[S_KIND];
+    if (kind === K_NUMBER) return key.isWellFormed() ? this.#f64[S_NUMBER] : undefined;
     if (kind === K_NONE) {
-      const code = i32[1];
+      const code = i32[S_CODE];
       if (code === NOTFOUND) return undefined;
       if (code === E_RESERVE && !this.#writable) {
         this.#reopen();
@@ -303,12 +175,12 @@ class SharedMap {
       throw fromCode(code, { handle: this.#h, path: this.#path, key, op: 'get' });
     }
     if (!key.isWellFormed()) return undefined;
-    const len = (i32[4] >>> 0) + (i32[5] >>> 0) * 4294967296;
+    const len = (i32[S_LEN] >>> 0) + (i32[S_LEN + 1] >>> 0) * 4294967296;
     if (kind === K_STRING) {
       // A string with a NUL inside: copy it out, then decode.
       const buf = scratchOf(len);
       this.#copyLast(buf, len, key);
-      return utf8Slice(buf, 0, len);
+      return buf.utf8Slice(0, len);
     }
     // Bytes: a new Buffer with its own memory, valid after close.
     const buf = Buffer.allocUnsafeSlow(len);
@@ -553,9 +425,7 @@ class SharedMap {
    * @param {(err: Error|null) => void} [callback]
    */
   close(callback) {
-    if (callback !== undefined && typeof callback !== 'function') {
-      throw new TypeError(`close: callback must be a function, got ${describeType(callback)}`);
-    }
+    args.callbackArg('close', callback);
     if (this.#h === null) {
       if (callback) process.nextTick(callback, null);
       return;
@@ -600,13 +470,6 @@ function closeError(rc, path) {
 
 const CONSTRUCT = Symbol('SharedMap.construct');
 
-function optionsObject(options) {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`SharedMap.create: options must be an object, got ${describeType(options)}`);
-  }
-  return createOptions([undefined, options]);
-}
-
 function createMap(path, o) {
   const out = [null];
   const rc = fn.create(path, o.fileSize, o.buckets, o.maxFileSize, out);
@@ -621,187 +484,4 @@ function openMap(path) {
   return new SharedMap(CONSTRUCT, out[0], path, false);
 }
 
-// ---- iteration ------------------------------------------------------------------------------
-
-const MODE_KEYS = 0;
-const MODE_VALUES = 1;
-const MODE_ENTRIES = 2;
-
-// Iterates with mmapobj_iter_batch: each call fills the scratch buffer with as many entries as fit,
-// which are decoded into arrays at once. The C iterator is closed at the end, on return() (break
-// out of for..of), when the map closes (it must go before the map handle), or by the finalizer if
-// the JS iterator is dropped half-way. The map's state holds the iterator's cell {it}, never the
-// iterator, so that a dropped iterator can be collected.
-const iterRegistry = new FinalizationRegistry(({ cell, state }) => {
-  state.iters.delete(cell);
-  closeCell(cell);
-});
-
-function closeCell(cell) {
-  if (cell.it !== null) {
-    const box = [cell.it];
-    cell.it = null;
-    fn.iter_close(box);
-  }
-}
-
-function closeIterators(state) {
-  for (const cell of state.iters) {
-    cell.interrupted = true;
-    closeCell(cell);
-  }
-  state.iters.clear();
-}
-
-class MapIterator {
-  #cell;
-  #state;
-  #path;
-  #mode;
-  #keys;
-  #vals;
-  #i;
-  #done;
-
-  constructor(it, state, path, mode) {
-    this.#cell = { it, interrupted: false };
-    this.#state = state;
-    this.#path = path;
-    this.#mode = mode;
-    this.#keys = [];
-    this.#vals = [];
-    this.#i = 0;
-    this.#done = false;
-    state.iters.add(this.#cell);
-    iterRegistry.register(this, { cell: this.#cell, state }, this);
-  }
-
-  [Symbol.iterator]() {
-    return this;
-  }
-
-  next() {
-    if (this.#i >= this.#keys.length) {
-      if (this.#done) return { value: undefined, done: true };
-      this.#fill();
-      if (this.#keys.length === 0) return { value: undefined, done: true };
-    }
-    const i = this.#i++;
-    if (this.#mode === MODE_KEYS) return { value: this.#keys[i], done: false };
-    if (this.#mode === MODE_VALUES) return { value: this.#vals[i], done: false };
-    return { value: [this.#keys[i], this.#vals[i]], done: false };
-  }
-
-  return(value) {
-    this.#finish();
-    return { value, done: true };
-  }
-
-  get [Symbol.toStringTag]() {
-    return 'SharedMap Iterator';
-  }
-
-  // Reads everything that is left into two arrays; values only up to valueBudget bytes.
-  _drain(valueBudget) {
-    const keys = [];
-    const vals = [];
-    let withValues = this.#mode !== MODE_KEYS;
-    let valueBytes = 0;
-    try {
-      while (!this.#done) {
-        valueBytes += this.#batch(keys, vals, withValues, valueBudget - valueBytes);
-        if (withValues && (valueBytes >= valueBudget || vals.length < keys.length)) withValues = false;
-      }
-    } finally {
-      this.#finish();
-    }
-    return { keys, values: vals };
-  }
-
-  #fill() {
-    this.#keys = [];
-    this.#vals = [];
-    this.#i = 0;
-    try {
-      this.#batch(this.#keys, this.#vals, this.#mode !== MODE_KEYS, Infinity);
-    } catch (e) {
-      this.#finish();
-      throw e;
-    }
-  }
-
-  // Reads one batch into keys (and vals). Returns the bytes of values read. When a single entry
-  // needs more than maxValueBytes of buffer, that batch is read without values.
-  #batch(keys, vals, withValues, maxValueBytes) {
-    const cell = this.#cell;
-    if (cell.it === null) {
-      if (this.#state.h === null) {
-        throw new MmapObjError(TEXT.READ_CLOSED, { code: E_CLOSED, path: this.#path });
-      }
-      if (cell.interrupted) {
-        throw new MmapObjError(
-          'Iteration interrupted: the reader reopened the file (it outgrew the address space ' +
-            'reserved for it); start the iteration again',
-          { code: E_RESERVE, path: this.#path }
-        );
-      }
-      this.#done = true;
-      return 0;
-    }
-    const need = [0];
-    let buf = scratch;
-    let n;
-    for (;;) {
-      n = fn.iter_batch(cell.it, buf, buf.length, withValues ? 1 : 0, need);
-      if (n !== E_BUFSMALL) break;
-      const size = Number(need[0]);
-      if (withValues && size > maxValueBytes) withValues = false;
-      else buf = scratchOf(size);
-    }
-    if (n < 0) throw fromCode(n, { handle: this.#state.h, path: this.#path, op: 'iterate' });
-    if (n === 0) {
-      this.#finish();
-      return 0;
-    }
-    let valueBytes = 0;
-    let p = 0;
-    for (let j = 0; j < n; j++) {
-      const klen = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0;
-      p += 4;
-      keys.push(decode(buf, p, p + klen));
-      p += klen;
-      if (!withValues) continue;
-      const kind = buf[p++];
-      if (kind === K_NUMBER) {
-        vals.push(buf.readDoubleLE(p));
-        p += 8;
-        continue;
-      }
-      const vlen = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0;
-      p += 4;
-      valueBytes += vlen;
-      if (kind === K_STRING) {
-        vals.push(decode(buf, p, p + vlen));
-      } else {
-        const b = Buffer.allocUnsafeSlow(vlen);
-        buf.copy(b, 0, p, p + vlen);
-        vals.push(b);
-      }
-      p += vlen;
-    }
-    return valueBytes;
-  }
-
-  // Closes the C iterator (end of iteration, return(), or an error).
-  #finish() {
-    this.#done = true;
-    this.#keys = [];
-    this.#vals = [];
-    this.#i = 0;
-    this.#state.iters.delete(this.#cell);
-    iterRegistry.unregister(this);
-    closeCell(this.#cell);
-  }
-}
-
-module.exports = { SharedMap, createOptions, pathArg, describeType, writes };
+module.exports = { SharedMap, writes };

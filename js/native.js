@@ -1,6 +1,7 @@
 'use strict';
-// The only module that imports koffi. It finds libmmapobj, checks its ABI version and declares one
-// binding per function of csrc/include/mmapobj.h (prototypes copied from the header). Nothing here
+// The only module that imports koffi. It finds libmmapobj, checks its ABI version and declares a
+// binding for each function of csrc/include/mmapobj.h that the package calls (prototypes copied
+// from the header), the structs it reads, and the code table read from the library. Nothing here
 // validates arguments: callers (map.js) must pass exactly the JS types noted below, because koffi
 // turns a Number given for a pointer parameter into an address.
 //
@@ -120,15 +121,25 @@ const mmapobj_stats = koffi.struct('mmapobj_stats', {
   count_number: 'uint64_t',
   count_bytes: 'uint64_t',
 });
-/** Byte layout of struct mmapobj_status (read through a koffi.view, see map.js). */
-const STATUS_SIZE = 24;
-const STATUS_OFFSETS = { kind: 0, code: 4, number: 8, len: 16 };
+const mmapobj_status = koffi.struct('mmapobj_status', {
+  kind: 'int32_t',
+  code: 'int32_t',
+  number: 'double',
+  len: 'uint64_t',
+});
+/** Byte size and field offsets of struct mmapobj_status (map.js reads it through a koffi.view). */
+const STATUS = Object.freeze({
+  size: koffi.sizeof(mmapobj_status),
+  kind: koffi.offsetof(mmapobj_status, 'kind'),
+  code: koffi.offsetof(mmapobj_status, 'code'),
+  number: koffi.offsetof(mmapobj_status, 'number'),
+  len: koffi.offsetof(mmapobj_status, 'len'),
+});
 
-// ---- functions: one per prototype of mmapobj.h ------------------------------------------------
+// ---- functions: the prototypes of mmapobj.h that the package calls ---------------------------
 // Handles (mmapobj_map *) are BigInt pointers. Keys given as `const char *` are JS strings;
 // keys/values given as `const void *` are Buffers/Uint8Arrays.
 const fn = {
-  abi_version: lib.func('int mmapobj_abi_version(void)'),
   version_string: lib.func('const char *mmapobj_version_string(void)'),
   strerror: lib.func('const char *mmapobj_strerror(int code)'),
   code_name: lib.func('const char *mmapobj_code_name(int code)'),
@@ -141,8 +152,6 @@ const fn = {
   open: lib.func('int mmapobj_open(const char *path, _Out_ mmapobj_map **out)'),
   close: lib.func('int mmapobj_close(_Inout_ mmapobj_map **m)'),
   flush: lib.func('int mmapobj_flush(mmapobj_map *m)'),
-  path: lib.func('const char *mmapobj_path(const mmapobj_map *m)'),
-  is_writable: lib.func('int mmapobj_is_writable(const mmapobj_map *m)'),
 
   // Lookups. get_z/get_cstr return the value string (NULL = look at the status block).
   get_z: lib.func('const char *mmapobj_get_z(mmapobj_map *m, const char *key)'),
@@ -203,13 +212,11 @@ const library = Object.freeze({
 });
 
 module.exports = {
-  koffi,
   fn,
   library,
   codes: Object.freeze(codeTable()),
-  STATUS_SIZE,
-  STATUS_OFFSETS,
-  EXPECTED_ABI,
+  STATUS,
+  /** enum mmapobj_kind: the kind of a value in the status block and in iteration batches. */
   KIND: Object.freeze({ NONE: 0, STRING: 1, NUMBER: 2, BYTES: 3 }),
   /** A view (ArrayBuffer) over `len` bytes of C memory at BigInt pointer `ptr`. */
   view: (ptr, len) => koffi.view(ptr, len),

@@ -11,7 +11,8 @@
 //                                          -> that property (so obj.hasOwnProperty(k) works)
 //   4. otherwise                           -> undefined
 
-const { SharedMap, createOptions, pathArg, describeType, writes } = require('./map');
+const { SharedMap, writes } = require('./map');
+const { createOptions, pathArg, describeType } = require('./args');
 const { MmapObjError, TEXT, showKey } = require('./errors');
 
 const kMap = Symbol('mmapobj.map');

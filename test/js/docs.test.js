@@ -1,30 +1,22 @@
 'use strict';
 // The examples of the seed README (mmap-object's) and of docs/API.md run, each in a fresh
 // directory, against this package (resolved as 'mmapobj' through a node_modules link).
-const { suite } = require('uvu');
 const assert = require('uvu/assert');
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { ROOT, tempDir, cleanup, childEnv } = require('./helpers');
+const { ROOT, setup, childEnv } = require('./helpers');
 
-const test = suite('docs');
-let dir;
+const t = setup('docs', { linkPackage: true });
+const { test } = t;
 let n = 0;
 
-test.before(() => {
-  dir = tempDir('docs');
-  fs.mkdirSync(path.join(dir, 'node_modules'));
-  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'mmapobj'));
-});
-test.after(() => cleanup(dir));
-
 /** Runs JS source as a CommonJS script in a fresh directory; returns stdout. */
-function runExample(src, cwd = path.join(dir, `ex${n++}`)) {
+function runExample(src, cwd = path.join(t.dir, `ex${n++}`)) {
   fs.mkdirSync(cwd, { recursive: true });
   const file = path.join(cwd, 'example.js');
   fs.writeFileSync(file, src);
-  const env = childEnv({ NODE_PATH: path.join(dir, 'node_modules') });
+  const env = childEnv({ NODE_PATH: path.join(t.dir, 'node_modules') });
   delete env.FORCE_COLOR; // uvu's colours would reach console.log of the examples
   env.NO_COLOR = '1';
   const r = spawnSync(process.execPath, [file], { cwd, env, encoding: 'utf8', timeout: 60000 });
@@ -50,7 +42,7 @@ test('seed README (mmap-object): write then read a file', () => {
     console.log(\`My value is \${shared_object.new_key}\`)
     console.log(shared_object.new_property)
     shared_object.close()`;
-  const cwd = path.join(dir, 'readme');
+  const cwd = path.join(t.dir, 'readme');
   assert.is(runExample(write, cwd), '');
   assert.is(runExample(read, cwd), 'My value is some value\nsome other value\n');
 });

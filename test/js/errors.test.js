@@ -2,22 +2,14 @@
 // Bad input from JS (issue 5 item 4): every value and key type, wrong constructor arguments, bad
 // paths and files, operations after close, a full file. Each gives a clear error, and the file keeps
 // all its earlier data.
-const { suite } = require('uvu');
 const assert = require('uvu/assert');
 const fs = require('fs');
 const path = require('path');
 const { SharedMap, Create, Open, MmapObjError, codes } = require('../..');
-const { ROOT, tempDir, cleanup, thrown } = require('./helpers');
+const { ROOT, setup, thrown } = require('./helpers');
 
-const test = suite('errors');
-let dir;
-let n = 0;
-const fresh = () => path.join(dir, `e${n++}`);
-
-test.before(() => {
-  dir = tempDir('errors');
-});
-test.after(() => cleanup(dir));
+const t = setup('errors');
+const { test, fresh } = t;
 
 test('codes are the C enum: every MMAPOBJ_* code of mmapobj.h, same numbers, from the library', () => {
   const header = fs.readFileSync(path.join(ROOT, 'csrc/include/mmapobj.h'), 'utf8');
@@ -31,7 +23,7 @@ test('codes are the C enum: every MMAPOBJ_* code of mmapobj.h, same numbers, fro
 });
 
 test('MmapObjError carries code, codeName, path; file-level errors name the path', () => {
-  const missing = path.join(dir, 'no', 'such', 'dir', 'file');
+  const missing = path.join(t.dir, 'no', 'such', 'dir', 'file');
   for (const make of [() => new Open(missing), () => new Create(missing), () => SharedMap.open(missing)]) {
     const e = thrown(make);
     assert.instance(e, MmapObjError);
@@ -52,7 +44,7 @@ test('Open of files that are not mmapobj files', () => {
   fs.writeFileSync(junk, Buffer.alloc(20000, 'junk'));
   cases.push([junk, 'MMAPOBJ_E_BADMAGIC']);
   cases.push(['/dev/null', 'MMAPOBJ_E_NOTREG']);
-  cases.push([dir, 'MMAPOBJ_E_NOTREG']);
+  cases.push([t.dir, 'MMAPOBJ_E_NOTREG']);
   for (const [file, codeName] of cases) {
     const e = thrown(() => new Open(file));
     assert.instance(e, MmapObjError);

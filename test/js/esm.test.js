@@ -1,25 +1,17 @@
 'use strict';
 // `import` works as well as `require`, through the package's "exports", with one instance of each
 // class for both (so instanceof agrees across the two).
-const { suite } = require('uvu');
 const assert = require('uvu/assert');
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { ROOT, tempDir, cleanup, childEnv } = require('./helpers');
+const { setup, childEnv } = require('./helpers');
 
-const test = suite('esm');
-let dir;
-
-test.before(() => {
-  dir = tempDir('esm');
-  fs.mkdirSync(path.join(dir, 'node_modules'));
-  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'mmapobj'));
-});
-test.after(() => cleanup(dir));
+const t = setup('esm', { linkPackage: true });
+const { test } = t;
 
 test('import default and named exports; same objects as require', () => {
-  const file = path.join(dir, 'esm.mjs');
+  const file = path.join(t.dir, 'esm.mjs');
   fs.writeFileSync(
     file,
     `import mmapobj, { Create, Open, SharedMap, MmapObjError, library, codes, mapOf } from 'mmapobj';
@@ -39,7 +31,7 @@ test('import default and named exports; same objects as require', () => {
      r.close();
      o.close();`
   );
-  const r = spawnSync(process.execPath, [file], { cwd: dir, env: childEnv(), encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [file], { cwd: t.dir, env: childEnv(), encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout), { same: true, value: 'from esm', isMap: true, err: true, abi: true, codes: true });
 });

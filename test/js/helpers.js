@@ -3,6 +3,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { suite } = require('uvu');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -13,6 +14,32 @@ function tempDir(tag) {
 
 function cleanup(dir) {
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * The preamble of a test file: a uvu suite and a temporary directory that lives for the suite's run.
+ *   const t = setup('values');  const { test, fresh } = t;
+ * t.dir is the directory (set when the suite starts); t.fresh() a new file path in it each call.
+ * options.linkPackage: t.dir/node_modules/mmapobj links to this package (for child scripts that
+ * require or import 'mmapobj').
+ */
+function setup(name, options = {}) {
+  const test = suite(name);
+  let n = 0;
+  const t = {
+    test,
+    dir: null,
+    fresh: () => path.join(t.dir, `${name}-${n++}`),
+  };
+  test.before(() => {
+    t.dir = tempDir(name);
+    if (options.linkPackage) {
+      fs.mkdirSync(path.join(t.dir, 'node_modules'));
+      fs.symlinkSync(ROOT, path.join(t.dir, 'node_modules', 'mmapobj'));
+    }
+  });
+  test.after(() => cleanup(t.dir));
+  return t;
 }
 
 /** Runs fn and returns the error it throws (fails the test if it does not throw). */
@@ -31,4 +58,4 @@ function childEnv(extra = {}) {
   return { ...process.env, MMAPOBJ_LIBRARY: library.path, ...extra };
 }
 
-module.exports = { ROOT, tempDir, cleanup, thrown, childEnv };
+module.exports = { ROOT, setup, tempDir, cleanup, thrown, childEnv };

@@ -2,21 +2,15 @@
 // Damaged files through the JS API: bit flips, junk and truncations of a valid file. Opening and
 // using them gives values or MmapObjErrors, never a crash (the child process must exit 0). The C
 // side has the full fuzzer; this checks the binding's handling of every error path it meets.
-const { suite } = require('uvu');
 const assert = require('uvu/assert');
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { SharedMap } = require('../..');
-const { tempDir, cleanup, childEnv } = require('./helpers');
+const { setup, childEnv } = require('./helpers');
 
-const test = suite('hostile');
-let dir;
-
-test.before(() => {
-  dir = tempDir('hostile');
-});
-test.after(() => cleanup(dir));
+const t = setup('hostile');
+const { test } = t;
 
 function rng(seed) {
   let x = seed >>> 0 || 1;
@@ -31,7 +25,7 @@ function rng(seed) {
 }
 
 test('bit flips, junk and truncations: values or MmapObjErrors, no crash', () => {
-  const good = path.join(dir, 'good.mmo');
+  const good = path.join(t.dir, 'good.mmo');
   const w = SharedMap.create(good, { fileSize: 64 << 10, buckets: 64 });
   for (let i = 0; i < 300; i++) w.set(`key:${i}`, i % 3 ? `value ${i}`.repeat(1 + (i % 7)) : i % 2 ? i : Buffer.alloc(i % 50, i));
   w.close();
@@ -52,7 +46,7 @@ test('bit flips, junk and truncations: values or MmapObjErrors, no crash', () =>
       // flips in the header's reader-hot and writer fields
       for (let j = 0; j < 1 + r(4); j++) b[64 + r(192)] ^= 1 << r(8);
     }
-    const f = path.join(dir, `bad${i}.mmo`);
+    const f = path.join(t.dir, `bad${i}.mmo`);
     // kind 3: truncated somewhere
     fs.writeFileSync(f, kind === 3 ? b.subarray(0, r(b.length)) : b);
     files.push(f);
@@ -73,7 +67,7 @@ test('bit flips, junk and truncations: values or MmapObjErrors, no crash', () =>
 });
 
 test('a damaged table that lists a record twice: enumeration lists the key once', () => {
-  const file = path.join(dir, 'twice.mmo');
+  const file = path.join(t.dir, 'twice.mmo');
   const w = SharedMap.create(file, { buckets: 8 });
   w.set('a', 'A');
   w.set('b', 'B');

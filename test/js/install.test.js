@@ -1,25 +1,19 @@
 'use strict';
 // js/install.js (the npm `install` script): a missing build tool or header is named together with
 // the apt package that provides it, and nothing is built; the skip switches are honoured.
-const { suite } = require('uvu');
 const assert = require('uvu/assert');
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { ROOT, tempDir, cleanup } = require('./helpers');
+const { ROOT, setup } = require('./helpers');
 
-const test = suite('install');
-let dir;
+const t = setup('install');
+const { test } = t;
 const INSTALL = path.join(ROOT, 'js', 'install.js');
-
-test.before(() => {
-  dir = tempDir('install');
-});
-test.after(() => cleanup(dir));
 
 /** A directory of fake tools: name -> shell script body. */
 function fakeBin(name, tools) {
-  const bin = path.join(dir, name);
+  const bin = path.join(t.dir, name);
   fs.mkdirSync(bin);
   for (const [tool, body] of Object.entries(tools)) {
     fs.writeFileSync(path.join(bin, tool), `#!/bin/sh\n${body}\n`, { mode: 0o755 });

@@ -2,24 +2,16 @@
 // Several processes on one file: a reader in another process sees each write as soon as the set
 // returns, follows the file as it grows many times over, and a writer killed with SIGKILL leaves a
 // file that the next writer takes over with its data.
-const { suite } = require('uvu');
 const assert = require('uvu/assert');
 const path = require('path');
 const fs = require('fs');
 const { fork } = require('child_process');
 const { Create, Open, SharedMap } = require('../..');
-const { tempDir, cleanup, childEnv } = require('./helpers');
+const { setup, childEnv } = require('./helpers');
 const { forkPeer } = require('./fixtures/peerclient');
 
-const test = suite('interprocess');
-let dir;
-let n = 0;
-const fresh = () => path.join(dir, `x${n++}`);
-
-test.before(() => {
-  dir = tempDir('ipc');
-});
-test.after(() => cleanup(dir));
+const t = setup('interprocess');
+const { test, fresh } = t;
 
 async function peer() {
   const p = forkPeer(childEnv());
@@ -135,7 +127,7 @@ test('a writer killed with SIGKILL: its data stays, the next writer takes over',
 
 test('child_process.fork of the README writer/reader pair', async () => {
   const file = fresh();
-  const script = path.join(dir, 'rw.js');
+  const script = path.join(t.dir, 'rw.js');
   fs.writeFileSync(
     script,
     `const Shared = require(${JSON.stringify(path.resolve(__dirname, '../..'))});

@@ -1,21 +1,13 @@
 'use strict';
 // Iteration: the Map protocol of SharedMap (keys/values/entries/forEach/Symbol.iterator), batches
 // larger than one buffer, values larger than the buffer, early exit, writes during iteration.
-const { suite } = require('uvu');
 const assert = require('uvu/assert');
 const path = require('path');
 const { SharedMap, Create, Open } = require('../..');
-const { tempDir, cleanup, thrown } = require('./helpers');
+const { setup, thrown } = require('./helpers');
 
-const test = suite('iteration');
-let dir;
-let n = 0;
-const fresh = () => path.join(dir, `i${n++}`);
-
-test.before(() => {
-  dir = tempDir('iter');
-});
-test.after(() => cleanup(dir));
+const t = setup('iteration');
+const { test, fresh } = t;
 
 function build(count, valueOf = (i) => `value-${i}`) {
   const file = fresh();

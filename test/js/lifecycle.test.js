@@ -2,24 +2,16 @@
 // Lifecycle: loading the library (resolution order, ABI check, errors listing what was tried),
 // close semantics (idempotent SharedMap, mmap-object's close-twice error, close(callback) off the
 // main thread), values outliving close, the finalizer safety net, reopening.
-const { suite } = require('uvu');
 const assert = require('uvu/assert');
 const fs = require('fs');
 const path = require('path');
 const { execFileSync, spawnSync } = require('child_process');
 const { SharedMap, Create, Open, library, mapOf: mapOfObj } = require('../..');
-const { ROOT, tempDir, cleanup, thrown, childEnv } = require('./helpers');
+const { ROOT, setup, thrown, childEnv } = require('./helpers');
 
-const test = suite('lifecycle');
-let dir;
-let n = 0;
-const fresh = () => path.join(dir, `l${n++}`);
+const t = setup('lifecycle');
+const { test, fresh } = t;
 const FIX = path.join(__dirname, 'fixtures');
-
-test.before(() => {
-  dir = tempDir('life');
-});
-test.after(() => cleanup(dir));
 
 function loadIn(env, script = path.join(FIX, 'load.js')) {
   const out = execFileSync(process.execPath, [script], { env, encoding: 'utf8' });
@@ -38,11 +30,37 @@ test('library: path, version, abi of the loaded file', () => {
   assert.ok(Object.isFrozen(library));
 });
 
+test('native.js: struct mmapobj_status and enum mmapobj_kind as the C compiler sees mmapobj.h', () => {
+  const { STATUS, KIND } = require('../../js/native');
+  const src = path.join(t.dir, 'layout.c');
+  fs.writeFileSync(
+    src,
+    `#include <stdio.h>
+     #include <stddef.h>
+     #include <mmapobj.h>
+     int main(void) {
+       printf("{\\"size\\":%zu,\\"kind\\":%zu,\\"code\\":%zu,\\"number\\":%zu,\\"len\\":%zu,",
+              sizeof(mmapobj_status), offsetof(mmapobj_status, kind), offsetof(mmapobj_status, code),
+              offsetof(mmapobj_status, number), offsetof(mmapobj_status, len));
+       printf("\\"NONE\\":%d,\\"STRING\\":%d,\\"NUMBER\\":%d,\\"BYTES\\":%d}", MMAPOBJ_KIND_NONE,
+              MMAPOBJ_KIND_STRING, MMAPOBJ_KIND_NUMBER, MMAPOBJ_KIND_BYTES);
+       return 0;
+     }`
+  );
+  const exe = path.join(t.dir, 'layout');
+  execFileSync('cc', ['-std=c11', '-I', path.join(ROOT, 'csrc', 'include'), '-o', exe, src]);
+  const c = JSON.parse(execFileSync(exe, { encoding: 'utf8' }));
+  assert.equal({ ...STATUS }, { size: c.size, kind: c.kind, code: c.code, number: c.number, len: c.len });
+  assert.equal({ ...KIND }, { NONE: c.NONE, STRING: c.STRING, NUMBER: c.NUMBER, BYTES: c.BYTES });
+  // map.js reads the status block's fields by index: they must be aligned for that.
+  assert.is(STATUS.kind % 4 + STATUS.code % 4 + STATUS.len % 4 + STATUS.number % 8, 0);
+});
+
 test('MMAPOBJ_LIBRARY selects the file; a missing one is an error naming it', () => {
   const r = loadIn({ ...process.env, MMAPOBJ_LIBRARY: library.path });
   assert.ok(r.ok);
   assert.is(r.library.path, fs.realpathSync(library.path));
-  const bad = path.join(dir, 'nope', 'libmmapobj.so.1');
+  const bad = path.join(t.dir, 'nope', 'libmmapobj.so.1');
   const r2 = loadIn({ ...process.env, MMAPOBJ_LIBRARY: bad });
   assert.not.ok(r2.ok);
   assert.is(r2.code, 'ERR_MMAPOBJ_LOAD');
@@ -51,7 +69,7 @@ test('MMAPOBJ_LIBRARY selects the file; a missing one is an error naming it', ()
 });
 
 test('a library with another ABI version is refused, naming the file and the expected version', () => {
-  const so = path.join(dir, 'libfake.so');
+  const so = path.join(t.dir, 'libfake.so');
   execFileSync('cc', ['-shared', '-fPIC', '-o', so, path.join(FIX, 'fakeabi.c')]);
   const r = loadIn({ ...process.env, MMAPOBJ_LIBRARY: so });
   assert.not.ok(r.ok);
@@ -62,15 +80,15 @@ test('a library with another ABI version is refused, naming the file and the exp
 });
 
 test('MMAPOBJ_LIBRARY pointing at a non-library or another library: clear errors', () => {
-  const text = path.join(dir, 'not-a-library.so');
+  const text = path.join(t.dir, 'not-a-library.so');
   fs.writeFileSync(text, 'hello');
   const r = loadIn({ ...process.env, MMAPOBJ_LIBRARY: text });
   assert.not.ok(r.ok);
   assert.is(r.code, 'ERR_MMAPOBJ_LOAD');
   assert.ok(r.message.includes(`cannot load ${text}`), r.message);
-  const other = path.join(dir, 'libother.so');
-  fs.writeFileSync(path.join(dir, 'other.c'), 'int something_else(void) { return 1; }\n');
-  execFileSync('cc', ['-shared', '-fPIC', '-o', other, path.join(dir, 'other.c')]);
+  const other = path.join(t.dir, 'libother.so');
+  fs.writeFileSync(path.join(t.dir, 'other.c'), 'int something_else(void) { return 1; }\n');
+  execFileSync('cc', ['-shared', '-fPIC', '-o', other, path.join(t.dir, 'other.c')]);
   const r2 = loadIn({ ...process.env, MMAPOBJ_LIBRARY: other });
   assert.not.ok(r2.ok);
   assert.is(r2.code, 'ERR_MMAPOBJ_LOAD');
@@ -79,7 +97,7 @@ test('MMAPOBJ_LIBRARY pointing at a non-library or another library: clear errors
 
 test('no library anywhere: the error lists every path tried', () => {
   // A copy of the package's js/ without a build/ directory next to it.
-  const pkg = path.join(dir, 'pkg');
+  const pkg = path.join(t.dir, 'pkg');
   fs.mkdirSync(path.join(pkg, 'js'), { recursive: true });
   for (const f of fs.readdirSync(path.join(ROOT, 'js'))) {
     fs.copyFileSync(path.join(ROOT, 'js', f), path.join(pkg, 'js', f));
@@ -104,7 +122,7 @@ test('no library anywhere: the error lists every path tried', () => {
   assert.is(r.code, 'ERR_MMAPOBJ_LOAD');
   assert.ok(r.message.includes(path.join(pkg, 'build', 'libmmapobj.so.1')), r.message);
   // With a libmmapobj.so.1 where the dynamic loader looks, the same copy finds and uses it.
-  const sysdir = path.join(dir, 'syslib');
+  const sysdir = path.join(t.dir, 'syslib');
   fs.mkdirSync(sysdir);
   fs.copyFileSync(library.path, path.join(sysdir, 'libmmapobj.so.1'));
   const r3 = loadIn({ ...env, LD_LIBRARY_PATH: sysdir }, script);

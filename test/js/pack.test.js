@@ -2,15 +2,14 @@
 // What users get from the registry is what is tested: `npm pack` this package, install the tarball
 // into a fresh project (its install script builds libmmapobj there with CMake), then require and
 // import it from that project and use it.
-const { suite } = require('uvu');
 const assert = require('uvu/assert');
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { ROOT, tempDir, cleanup } = require('./helpers');
+const { ROOT, setup } = require('./helpers');
 
-const test = suite('pack');
-let dir;
+const t = setup('pack');
+const { test } = t;
 let tarball;
 let files;
 
@@ -18,7 +17,7 @@ function run(cmd, args, opts = {}) {
   const env = { ...process.env, ...(opts.env || {}) };
   delete env.MMAPOBJ_LIBRARY; // the installed package must find its own library
   for (const k of Object.keys(env)) if (k.startsWith('npm_config_') || k.startsWith('npm_package_')) delete env[k];
-  const r = spawnSync(cmd, args, { cwd: opts.cwd || dir, env, encoding: 'utf8', timeout: 600000 });
+  const r = spawnSync(cmd, args, { cwd: opts.cwd || t.dir, env, encoding: 'utf8', timeout: 600000 });
   if (r.status !== 0) {
     throw new Error(`${cmd} ${args.join(' ')} failed (${r.status} ${r.signal || ''}):\n${r.stdout}\n${r.stderr}`);
   }
@@ -26,13 +25,11 @@ function run(cmd, args, opts = {}) {
 }
 
 test.before(() => {
-  dir = tempDir('pack');
-  const out = run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: ROOT });
+  const out = run('npm', ['pack', '--json', '--pack-destination', t.dir], { cwd: ROOT });
   const info = JSON.parse(out)[0];
-  tarball = path.join(dir, info.filename);
+  tarball = path.join(t.dir, info.filename);
   files = info.files.map((f) => f.path);
 });
-test.after(() => cleanup(dir));
 
 test('the tarball has what the install script needs to build, and no tests or benchmarks', () => {
   assert.ok(fs.existsSync(tarball));
@@ -47,7 +44,7 @@ test('the tarball has what the install script needs to build, and no tests or be
 });
 
 test('npm install of the tarball in a fresh project builds the library; require and import work', () => {
-  const app = path.join(dir, 'app');
+  const app = path.join(t.dir, 'app');
   fs.mkdirSync(app);
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
   run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: app });
@@ -57,7 +54,7 @@ test('npm install of the tarball in a fresh project builds the library; require 
   const bin = path.join(app, 'node_modules', '.bin', 'mmapobj');
   assert.match(run(bin, ['--version'], { cwd: app }), /\d+\.\d+\.\d+/);
 
-  const file = path.join(dir, 'shared.mmo');
+  const file = path.join(t.dir, 'shared.mmo');
   const cjs = `
     const { Create, Open, SharedMap, library } = require('mmapobj');
     const w = new Create(${JSON.stringify(file)});

@@ -1,21 +1,13 @@
 'use strict';
 // The Create/Open Proxy: mmap-object's API and texts, methods that cannot be deleted or
 // overwritten, and enumeration (Object.keys, for..in, in, hasOwnProperty, descriptors, JSON, spread).
-const { suite } = require('uvu');
 const assert = require('uvu/assert');
 const path = require('path');
 const { Create, Open, SharedMap, mapOf } = require('../..');
-const { tempDir, cleanup, thrown } = require('./helpers');
+const { setup, thrown } = require('./helpers');
 
-const test = suite('proxy');
-let dir;
-let n = 0;
-const fresh = () => path.join(dir, `p${n++}`);
-
-test.before(() => {
-  dir = tempDir('proxy');
-});
-test.after(() => cleanup(dir));
+const t = setup('proxy');
+const { test, fresh } = t;
 
 const METHODS = ['close', 'isOpen', 'isClosed', 'get_free_memory', 'get_size', 'bucket_count',
   'max_bucket_count', 'load_factor', 'max_load_factor', 'fileFormatVersion', 'isData'];

@@ -1,26 +1,18 @@
 'use strict';
 // The examples of this project's README.md run: every ```js block with this package (resolved as
 // 'mmapobj'), and the ```c block compiled against the library in build/ and run.
-const { suite } = require('uvu');
 const assert = require('uvu/assert');
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { ROOT, tempDir, cleanup, childEnv } = require('./helpers');
+const { ROOT, setup, childEnv } = require('./helpers');
 const { library } = require('../..');
 
-const test = suite('readme');
+const t = setup('readme', { linkPackage: true });
+const { test } = t;
 const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const blocks = (lang) =>
   [...readme.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
-let dir;
-
-test.before(() => {
-  dir = tempDir('readme');
-  fs.mkdirSync(path.join(dir, 'node_modules'));
-  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'mmapobj'));
-});
-test.after(() => cleanup(dir));
 
 test('README.md has a JS and a C example', () => {
   assert.ok(blocks('js').length >= 1);
@@ -29,10 +21,10 @@ test('README.md has a JS and a C example', () => {
 
 test('README.md JS examples run', () => {
   blocks('js').forEach((src, i) => {
-    const cwd = path.join(dir, `js${i}`);
+    const cwd = path.join(t.dir, `js${i}`);
     fs.mkdirSync(cwd);
     fs.writeFileSync(path.join(cwd, 'example.js'), src);
-    const env = childEnv({ NODE_PATH: path.join(dir, 'node_modules'), NO_COLOR: '1' });
+    const env = childEnv({ NODE_PATH: path.join(t.dir, 'node_modules'), NO_COLOR: '1' });
     delete env.FORCE_COLOR; // uvu's colours would reach console.log of the examples
     const r = spawnSync(process.execPath, ['example.js'], { cwd, env, encoding: 'utf8', timeout: 60000 });
     assert.is(r.status, 0, `README js block ${i} failed:\n${r.stderr}`);
@@ -44,7 +36,7 @@ test('README.md JS examples run', () => {
 });
 
 test('README.md C example compiles against the built library and prints the value', () => {
-  const cwd = path.join(dir, 'c');
+  const cwd = path.join(t.dir, 'c');
   fs.mkdirSync(cwd);
   fs.writeFileSync(path.join(cwd, 'example.c'), blocks('c')[0]);
   const libdir = path.dirname(library.path);

@@ -4,21 +4,15 @@
 // reader processes look up and iterate as fast as they can. Fails on any torn, mixed, foreign or
 // stale value, any crash, or a reader that stops following the file. MMAPOBJ_TEST_LONG=1 runs
 // for a minute instead of a few seconds.
-const { suite } = require('uvu');
 const assert = require('uvu/assert');
 const path = require('path');
 const { spawn } = require('child_process');
-const { tempDir, cleanup, childEnv } = require('./helpers');
+const { setup, childEnv } = require('./helpers');
 
-const test = suite('stress');
-let dir;
+const t = setup('stress');
+const { test } = t;
 const FIX = path.join(__dirname, 'fixtures');
 const MS = process.env.MMAPOBJ_TEST_LONG ? 60000 : 3000;
-
-test.before(() => {
-  dir = tempDir('stress');
-});
-test.after(() => cleanup(dir));
 
 function run(script, args) {
   return new Promise((resolve) => {
@@ -48,7 +42,7 @@ async function waitFor(file) {
 }
 
 test(`one writer, two readers, ${MS} ms: every value checked, nothing torn, mixed or stale`, async () => {
-  const file = path.join(dir, 'stress.mmo');
+  const file = path.join(t.dir, 'stress.mmo');
   const writer = run('stress-writer.js', [file, String(MS)]);
   await waitFor(file);
   const readers = [run('stress-reader.js', [file]), run('stress-reader.js', [file])];

@@ -1,37 +1,33 @@
 'use strict';
 // index.d.ts: real usage compiles with tsc --strict (through the package's "exports", as users
 // resolve it), and misuse is rejected.
-const { suite } = require('uvu');
 const assert = require('uvu/assert');
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { ROOT, tempDir, cleanup } = require('./helpers');
+const { ROOT, setup } = require('./helpers');
 
-const test = suite('types');
-let dir;
+const t = setup('types', { linkPackage: true });
+const { test } = t;
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 
 test.before(() => {
-  dir = tempDir('types');
-  fs.mkdirSync(path.join(dir, 'node_modules', '@types'), { recursive: true });
-  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'mmapobj'));
-  fs.symlinkSync(path.join(ROOT, 'node_modules', '@types', 'node'), path.join(dir, 'node_modules', '@types', 'node'));
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'types-check', private: true }));
+  fs.mkdirSync(path.join(t.dir, 'node_modules', '@types'));
+  fs.symlinkSync(path.join(ROOT, 'node_modules', '@types', 'node'), path.join(t.dir, 'node_modules', '@types', 'node'));
+  fs.writeFileSync(path.join(t.dir, 'package.json'), JSON.stringify({ name: 'types-check', private: true }));
 });
-test.after(() => cleanup(dir));
 
 let result;
 function compileBoth() {
   if (result) return result;
   const files = ['types-usage.mts', 'types-misuse.mts'].map((f) => {
-    const file = path.join(dir, f);
+    const file = path.join(t.dir, f);
     fs.copyFileSync(path.join(__dirname, 'fixtures', f), file);
     return file;
   });
   const args = [TSC, '--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16',
     '--target', 'es2022', '--types', 'node', ...files];
-  result = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', timeout: 180000 });
+  result = spawnSync(process.execPath, args, { cwd: t.dir, encoding: 'utf8', timeout: 180000 });
   return result;
 }
 

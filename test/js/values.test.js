@@ -1,21 +1,12 @@
 'use strict';
 // Values and keys round-trip exactly: strings (NUL, astral, empty, long), numbers bit for bit,
 // bytes as new Buffers; other types throw a TypeError naming the type and write nothing.
-const { suite } = require('uvu');
 const assert = require('uvu/assert');
-const path = require('path');
 const { SharedMap, Create, Open } = require('../..');
-const { tempDir, cleanup, thrown } = require('./helpers');
+const { setup, thrown } = require('./helpers');
 
-const test = suite('values');
-let dir;
-let n = 0;
-const fresh = () => path.join(dir, `v${n++}`);
-
-test.before(() => {
-  dir = tempDir('values');
-});
-test.after(() => cleanup(dir));
+const t = setup('values');
+const { test, fresh } = t;
 
 /** Writes key=value with a writer, reads it back from the writer and from a reader. */
 function roundTrip(key, value) {

@@ -1,23 +1,15 @@
 'use strict';
 // worker_threads: the package loads in workers; a reader in a worker sees the main thread's writes
 // at once; a writer in a worker; several workers reading while the main thread writes.
-const { suite } = require('uvu');
 const assert = require('uvu/assert');
 const path = require('path');
 const { Worker } = require('worker_threads');
 const { Create, Open } = require('../..');
-const { tempDir, cleanup } = require('./helpers');
+const { setup } = require('./helpers');
 const { workerPeer } = require('./fixtures/peerclient');
 
-const test = suite('workers');
-let dir;
-let n = 0;
-const fresh = () => path.join(dir, `w${n++}`);
-
-test.before(() => {
-  dir = tempDir('workers');
-});
-test.after(() => cleanup(dir));
+const t = setup('workers');
+const { test, fresh } = t;
 
 async function ok(p, req) {
   const res = await p.request(req);

@@ -1,0 +1,196 @@
+'use strict';
+// The iterator of SharedMap (keys/values/entries, and the one-pass drains keysArray/entriesArrays)
+// over a C iterator (mmapobj_iter), read in batches with mmapobj_iter_batch.
+
+const { fn, codes, KIND } = require('./native');
+const { MmapObjError, fromCode, TEXT } = require('./errors');
+const { scratchOf, decode } = require('./scratch');
+
+const E_CLOSED = codes.MMAPOBJ_E_CLOSED;
+const E_BUFSMALL = codes.MMAPOBJ_E_BUFSMALL;
+const E_RESERVE = codes.MMAPOBJ_E_RESERVE;
+const K_NUMBER = KIND.NUMBER;
+const K_STRING = KIND.STRING;
+
+const MODE_KEYS = 0;
+const MODE_VALUES = 1;
+const MODE_ENTRIES = 2;
+
+// Iterates with mmapobj_iter_batch: each call fills the scratch buffer with as many entries as fit,
+// which are decoded into arrays at once. The C iterator is closed at the end, on return() (break
+// out of for..of), when the map closes (it must go before the map handle), or by the finalizer if
+// the JS iterator is dropped half-way. The map's state holds the iterator's cell {it}, never the
+// iterator, so that a dropped iterator can be collected.
+const iterRegistry = new FinalizationRegistry(({ cell, state }) => {
+  state.iters.delete(cell);
+  closeCell(cell);
+});
+
+function closeCell(cell) {
+  if (cell.it !== null) {
+    const box = [cell.it];
+    cell.it = null;
+    fn.iter_close(box);
+  }
+}
+
+function closeIterators(state) {
+  for (const cell of state.iters) {
+    cell.interrupted = true;
+    closeCell(cell);
+  }
+  state.iters.clear();
+}
+
+class MapIterator {
+  #cell;
+  #state;
+  #path;
+  #mode;
+  #keys;
+  #vals;
+  #i;
+  #done;
+
+  constructor(it, state, path, mode) {
+    this.#cell = { it, interrupted: false };
+    this.#state = state;
+    this.#path = path;
+    this.#mode = mode;
+    this.#keys = [];
+    this.#vals = [];
+    this.#i = 0;
+    this.#done = false;
+    state.iters.add(this.#cell);
+    iterRegistry.register(this, { cell: this.#cell, state }, this);
+  }
+
+  [Symbol.iterator]() {
+    return this;
+  }
+
+  next() {
+    if (this.#i >= this.#keys.length) {
+      if (this.#done) return { value: undefined, done: true };
+      this.#fill();
+      if (this.#keys.length === 0) return { value: undefined, done: true };
+    }
+    const i = this.#i++;
+    if (this.#mode === MODE_KEYS) return { value: this.#keys[i], done: false };
+    if (this.#mode === MODE_VALUES) return { value: this.#vals[i], done: false };
+    return { value: [this.#keys[i], this.#vals[i]], done: false };
+  }
+
+  return(value) {
+    this.#finish();
+    return { value, done: true };
+  }
+
+  get [Symbol.toStringTag]() {
+    return 'SharedMap Iterator';
+  }
+
+  // Reads everything that is left into two arrays; values only up to valueBudget bytes.
+  _drain(valueBudget) {
+    const keys = [];
+    const vals = [];
+    let withValues = this.#mode !== MODE_KEYS;
+    let valueBytes = 0;
+    try {
+      while (!this.#done) {
+        valueBytes += this.#batch(keys, vals, withValues, valueBudget - valueBytes);
+        if (withValues && (valueBytes >= valueBudget || vals.length < keys.length)) withValues = false;
+      }
+    } finally {
+      this.#finish();
+    }
+    return { keys, values: vals };
+  }
+
+  #fill() {
+    this.#keys = [];
+    this.#vals = [];
+    this.#i = 0;
+    try {
+      this.#batch(this.#keys, this.#vals, this.#mode !== MODE_KEYS, Infinity);
+    } catch (e) {
+      this.#finish();
+      throw e;
+    }
+  }
+
+  // Reads one batch into keys (and vals). Returns the bytes of values read. When a single entry
+  // needs more than maxValueBytes of buffer, that batch is read without values.
+  #batch(keys, vals, withValues, maxValueBytes) {
+    const cell = this.#cell;
+    if (cell.it === null) {
+      if (this.#state.h === null) {
+        throw new MmapObjError(TEXT.READ_CLOSED, { code: E_CLOSED, path: this.#path });
+      }
+      if (cell.interrupted) {
+        throw new MmapObjError(
+          'Iteration interrupted: the reader reopened the file (it outgrew the address space ' +
+            'reserved for it); start the iteration again',
+          { code: E_RESERVE, path: this.#path }
+        );
+      }
+      this.#done = true;
+      return 0;
+    }
+    const need = [0];
+    let buf = scratchOf(0);
+    let n;
+    for (;;) {
+      n = fn.iter_batch(cell.it, buf, buf.length, withValues ? 1 : 0, need);
+      if (n !== E_BUFSMALL) break;
+      const size = Number(need[0]);
+      if (withValues && size > maxValueBytes) withValues = false;
+      else buf = scratchOf(size);
+    }
+    if (n < 0) throw fromCode(n, { handle: this.#state.h, path: this.#path, op: 'iterate' });
+    if (n === 0) {
+      this.#finish();
+      return 0;
+    }
+    let valueBytes = 0;
+    let p = 0;
+    for (let j = 0; j < n; j++) {
+      const klen = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0;
+      p += 4;
+      keys.push(decode(buf, p, p + klen));
+      p += klen;
+      if (!withValues) continue;
+      const kind = buf[p++];
+      if (kind === K_NUMBER) {
+        vals.push(buf.readDoubleLE(p));
+        p += 8;
+        continue;
+      }
+      const vlen = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0;
+      p += 4;
+      valueBytes += vlen;
+      if (kind === K_STRING) {
+        vals.push(decode(buf, p, p + vlen));
+      } else {
+        const b = Buffer.allocUnsafeSlow(vlen);
+        buf.copy(b, 0, p, p + vlen);
+        vals.push(b);
+      }
+      p += vlen;
+    }
+    return valueBytes;
+  }
+
+  // Closes the C iterator (end of iteration, return(), or an error).
+  #finish() {
+    this.#done = true;
+    this.#keys = [];
+    this.#vals = [];
+    this.#i = 0;
+    this.#state.iters.delete(this.#cell);
+    iterRegistry.unregister(this);
+    closeCell(this.#cell);
+  }
+}
+
+module.exports = { MapIterator, closeIterators, MODE_KEYS, MODE_VALUES, MODE_ENTRIES };
