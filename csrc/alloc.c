@@ -1,43 +1,15 @@
 /* alloc.c - the in-file space allocator: free space first (freeidx.c), then the bump pointer
- * alloc_end with geometric file growth; and the seqlock brackets around rewrites of
- * once-reachable bytes. */
-#include <string.h>
-
-#include "internal.h"
-
-
-/* ---- seqlock (writer side) ----------------------------------------------------------- */
-
-void mo_seq_begin(mmapobj_map *m)
-{
-    if (m->seq_odd) return;
-    uint64_t s = mo_ld(&m->hdr->seq);
-    mo_st(&m->hdr->seq, s + 1);
-    atomic_thread_fence(memory_order_release);
-    m->seq_odd = 1;
-}
-
-void mo_seq_end(mmapobj_map *m)
-{
-    if (!m->seq_odd) return;
-    uint64_t s = mo_ld(&m->hdr->seq);
-    mo_st_rel(&m->hdr->seq, s + 1);
-    m->seq_odd = 0;
-}
-
-/* ---- allocation ----------------------------------------------------------------------- */
+ * alloc_end with geometric file growth (mapping.c). */
+#include "alloc.h"
+#include "freeidx.h"
+#include "mapping.h"
+#include "seqlock.h"
 
 /* Frees [off, off+size): free space is tracked by the writer's private index (freeidx.c), which
  * merges it with free neighbours and writes nothing into it until it is reused. */
 void mo_free_block(mmapobj_map *m, uint64_t off, uint64_t size)
 {
     mo_fi_add(m, off, size);
-}
-
-/* Gives back [off, off+len): free space if it is big enough, else slack. */
-void mo_release_region(mmapobj_map *m, uint64_t off, uint64_t len)
-{
-    mo_fi_add(m, off, len);
 }
 
 /* Allocates n bytes (multiple of 4, >= 16) at a multiple of align (4 or 64): from free space
@@ -57,7 +29,8 @@ int mo_alloc(mmapobj_map *m, uint64_t n, uint64_t align, uint64_t *out)
     if (start < m->fresh_from) mo_seq_begin(m);
     mo_st(&h->alloc_end, start + n);
     if (start + n > m->fresh_from) m->fresh_from = start + n;
-    if (start != ae) mo_release_region(m, ae, start - ae);
+    /* gives back the alignment gap: free space if it is big enough, else slack */
+    if (start != ae) mo_fi_add(m, ae, start - ae);
     *out = start;
     return MMAPOBJ_OK;
 }

@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "error.h"
+#include "platform.h"
 
 static _Thread_local char tls_errmsg[MO_ERRMSG_CAP];
 
@@ -88,7 +89,7 @@ static void format_msg(char *buf, const char *path, int errnum, const char *fmt,
     n += k;
     if (errnum && n < MO_ERRMSG_CAP) {
         char tmp[128];
-        const char *s = strerror_r(errnum, tmp, sizeof tmp);
+        const char *s = mo_pf_strerror(errnum, tmp, sizeof tmp);
         snprintf(buf + n, (size_t)(MO_ERRMSG_CAP - n), ": %s", s);
     }
 }

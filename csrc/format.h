@@ -8,6 +8,8 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "mmapobj.h"
+
 #define MO_MAGIC "MMAPOBJ"          /* 8 bytes with its NUL */
 #define MO_HEADER_SIZE 8192u
 #define MO_BYTE_ORDER 0x01020304u
@@ -34,6 +36,10 @@
 #define MO_REC_HDR 8u
 /* Largest max_file_size: slots hold offset/4 in 40 bits, so offsets stay below 2^42 (4 TiB). */
 #define MO_MAX_FILE_LIMIT (UINT64_C(1) << 42)
+
+/* Result of a bounds check: the offset lies past the bytes the caller has mapped (a reader
+ * then extends its mapping and looks again). */
+#define MO_NEEDMAP (-9001)
 
 /* The header, bytes 0..8191. Fields at 64..255 are accessed atomically (mo_ld / mo_st). */
 struct mo_header {
@@ -176,9 +182,120 @@ static inline const char *mo_free_block_read(const uint8_t *base, uint64_t off, 
     return NULL;
 }
 
+/* ---- table references and slots ---------------------------------------------------------- */
+
 static inline uint64_t mo_tref_make(uint64_t off, uint32_t log2)
 {
     return off | ((uint64_t)log2 << 56);
+}
+
+/* THE table-reference check: bits 48..55 zero, offset past the header and 64-aligned, 2^3..2^40
+ * slots (E_CORRUPT otherwise), and the whole table block inside the first `size` bytes
+ * (MO_NEEDMAP otherwise). Fills *toff / *log2 on OK. */
+static inline __attribute__((always_inline)) int mo_tref_decode(uint64_t tref, uint64_t size,
+                                                                uint64_t *toff, uint32_t *log2)
+{
+    uint64_t off = tref & MO_TREF_OFF_MASK;
+    uint32_t lg = (uint32_t)(tref >> 56);
+    if (__builtin_expect((tref & ((UINT64_C(0xFF) << 48) | (MO_TABLE_ALIGN - 1))) != 0 ||
+                             off < MO_HEADER_SIZE || lg - MO_MIN_LOG2 > MO_MAX_LOG2 - MO_MIN_LOG2,
+                         0))
+        return MMAPOBJ_E_CORRUPT;
+    if (__builtin_expect(off > size || mo_table_footprint(lg) > size - off, 0)) return MO_NEEDMAP;
+    *toff = off;
+    *log2 = lg;
+    return MMAPOBJ_OK;
+}
+
+/* THE table-block check: the marker and the log2 at toff match the reference that led there
+ * (the caller has checked the block lies in the mapping with mo_tref_decode). */
+static inline int mo_table_marker_ok(const uint8_t *base, uint64_t toff, uint32_t log2,
+                                     uint32_t *marker, uint32_t *tlog2)
+{
+    memcpy(marker, base + toff, 4);
+    memcpy(tlog2, base + toff + 4, 4);
+    return *marker == MO_TABLE_MARKER && *tlog2 == log2;
+}
+
+/* The generation of the table block at toff (table header bytes 8..15). */
+static inline uint64_t mo_table_gen(const uint8_t *base, uint64_t toff)
+{
+    uint64_t g;
+    memcpy(&g, base + toff + 8, 8);
+    return g;
+}
+
+/* Writes an empty table block of 2^log2 slots with generation gen at t. */
+static inline void mo_table_init(uint8_t *t, uint32_t log2, uint64_t gen)
+{
+    uint32_t marker = MO_TABLE_MARKER;
+    memcpy(t, &marker, 4);
+    memcpy(t + 4, &log2, 4);
+    memcpy(t + 8, &gen, 8);
+    memset(t + MO_TABLE_HDR, 0, (size_t)MO_SLOT_SIZE << log2);
+}
+
+static inline uint64_t *mo_table_slots(uint8_t *base, uint64_t toff)
+{
+    return (uint64_t *)(void *)(base + toff + MO_TABLE_HDR);
+}
+
+/* A live slot: the record offset / 4 in the low 40 bits, the top 24 bits of the key's hash. */
+static inline uint64_t mo_slot_make(uint64_t rec_off, uint64_t hash)
+{
+    return (rec_off >> 2) | ((hash >> MO_SLOT_OFF_BITS) << MO_SLOT_OFF_BITS);
+}
+
+static inline uint64_t mo_slot_off(uint64_t slot)
+{
+    return (slot & MO_SLOT_OFF_MASK) << 2;
+}
+
+static inline uint64_t mo_slot_tag(uint64_t slot)
+{
+    return slot >> MO_SLOT_OFF_BITS;
+}
+
+static inline int mo_slot_live(uint64_t slot)
+{
+    return slot > MO_SLOT_TOMB;
+}
+
+/* ---- records ------------------------------------------------------------------------------ */
+
+/* A record found in the mapping (offsets into it). */
+struct mo_hit {
+    uint64_t slot_index;
+    uint64_t off;
+    uint32_t klen;
+    uint32_t vlen;
+    int32_t kind;
+};
+
+/* The first 8 bytes of a record: kind in bits 0..1, key length in 2..31, value length in 32..63. */
+static inline uint64_t mo_record_word(int32_t kind, uint64_t klen, uint64_t vlen)
+{
+    return ((uint64_t)kind | (klen << 2)) | (vlen << 32);
+}
+
+/* Decodes the record at off of a region of `size` mapped bytes: E_CORRUPT for a bad offset,
+ * kind or number length, MO_NEEDMAP when the record does not lie inside the region. */
+static inline int mo_record_decode(const uint8_t *base, uint64_t size, uint64_t off,
+                                   struct mo_hit *hit)
+{
+    if (off < MO_HEADER_SIZE || off % 4) return MMAPOBJ_E_CORRUPT;
+    if (off > size || size - off < MO_REC_HDR) return MO_NEEDMAP;
+    uint32_t w0, vlen;
+    memcpy(&w0, base + off, 4);
+    memcpy(&vlen, base + off + 4, 4);
+    uint64_t klen = w0 >> 2;
+    if ((uint64_t)vlen + klen > size - off - MO_REC_HDR) return MO_NEEDMAP;
+    hit->off = off;
+    hit->klen = (uint32_t)klen;
+    hit->vlen = vlen;
+    hit->kind = (int32_t)(w0 & 3);
+    if (hit->kind == 0 || (hit->kind == MMAPOBJ_KIND_NUMBER && vlen != 8)) return MMAPOBJ_E_CORRUPT;
+    return MMAPOBJ_OK;
 }
 
 #endif

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "error.h"
+#include "freeidx.h"
+#include "seqlock.h"
 
 #define FI_NONE 0u
 

@@ -3,14 +3,14 @@
  * to docs/FORMAT.md by the _Static_asserts in format.h. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-#include "internal.h"
+#include "hash.h"
+#include "header.h"
+#include "platform.h"
 
 void mo_header_init(struct mo_header *h, uint64_t seed, uint64_t file_size, uint64_t max_size,
                     uint64_t table_off, uint32_t log2)
 {
-    struct timespec ts;
     memset(h, 0, sizeof *h);
     memcpy(h->magic, MO_MAGIC, 8);
     h->format_major = MMAPOBJ_FORMAT_MAJOR;
@@ -19,8 +19,7 @@ void mo_header_init(struct mo_header *h, uint64_t seed, uint64_t file_size, uint
     h->byte_order = MO_BYTE_ORDER;
     h->slot_size = MO_SLOT_SIZE;
     h->hash_seed = seed;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    h->created_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    h->created_ns = mo_pf_realtime_ns();
     h->record_align = MO_RECORD_ALIGN;
     h->class_count = MO_CLASS_COUNT;
     h->header_checksum = mo_header_checksum(h);
@@ -33,10 +32,9 @@ void mo_header_init(struct mo_header *h, uint64_t seed, uint64_t file_size, uint
 /* Checks the header at p (a private copy or the mapping) of a file of real_size bytes
  * (real_size >= 8192 is the caller's); the table block itself is mo_table_marker_check's.
  * On failure writes the detail (without the path prefix) into msg. */
-int mo_header_check(const uint8_t *p, uint64_t real_size, const char *path, char *msg, size_t cap)
+int mo_header_check(const uint8_t *p, uint64_t real_size, char *msg, size_t cap)
 {
     const struct mo_header *h = (const struct mo_header *)(const void *)p;
-    (void)path;
     if (memcmp(h->magic, MO_MAGIC, 8) != 0) {
         snprintf(msg, cap, "not an mmapobj file (bad magic)");
         return MMAPOBJ_E_BADMAGIC;
@@ -79,14 +77,12 @@ int mo_header_check(const uint8_t *p, uint64_t real_size, const char *path, char
                  (unsigned long long)fs, (unsigned long long)real_size);
         return MMAPOBJ_E_TOOSMALL;
     }
-    uint64_t tref = mo_ld(&h->table_ref);
-    uint64_t toff = tref & MO_TREF_OFF_MASK;
-    uint32_t lg = (uint32_t)(tref >> 56);
-    if (((tref >> 48) & 0xFF) != 0 || toff < MO_HEADER_SIZE || toff % MO_TABLE_ALIGN != 0 ||
-        lg < MO_MIN_LOG2 || lg > MO_MAX_LOG2 || toff > real_size ||
-        mo_table_footprint(lg) > real_size - toff) {
+    uint64_t tref = mo_ld(&h->table_ref), toff;
+    uint32_t lg;
+    if (mo_tref_decode(tref, real_size, &toff, &lg) != MMAPOBJ_OK) {
         snprintf(msg, cap, "table reference 0x%016llx is invalid (offset %llu, 2^%u slots, "
-                 "file %llu bytes)", (unsigned long long)tref, (unsigned long long)toff, lg,
+                 "file %llu bytes)", (unsigned long long)tref,
+                 (unsigned long long)(tref & MO_TREF_OFF_MASK), (unsigned)(tref >> 56),
                  (unsigned long long)real_size);
         return MMAPOBJ_E_CORRUPT;
     }
@@ -99,18 +95,19 @@ int mo_header_check(const uint8_t *p, uint64_t real_size, const char *path, char
     return MMAPOBJ_OK;
 }
 
-/* Checks the table block the header points to (p maps at least real_size bytes, which the
- * header check has bounded the table by). */
-int mo_table_marker_check(const uint8_t *p, char *msg, size_t cap)
+/* Checks the table block the header points to. The reference is loaded once and checked
+ * against the mapping before the block is read: a writer may publish a new table at any time. */
+int mo_table_marker_check(const uint8_t *p, uint64_t size, char *msg, size_t cap)
 {
     const struct mo_header *h = (const struct mo_header *)(const void *)p;
-    uint64_t tref = mo_ld(&h->table_ref);
-    uint64_t toff = tref & MO_TREF_OFF_MASK;
-    uint32_t lg = (uint32_t)(tref >> 56);
-    uint32_t marker, tlg;
-    memcpy(&marker, p + toff, 4);
-    memcpy(&tlg, p + toff + 4, 4);
-    if (marker != MO_TABLE_MARKER || tlg != lg) {
+    uint64_t tref = mo_ld_acq(&h->table_ref), toff;
+    uint32_t lg, marker, tlg;
+    if (mo_tref_decode(tref, size, &toff, &lg) != MMAPOBJ_OK) {
+        snprintf(msg, cap, "table reference 0x%016llx is invalid (file %llu bytes)",
+                 (unsigned long long)tref, (unsigned long long)size);
+        return MMAPOBJ_E_CORRUPT;
+    }
+    if (!mo_table_marker_ok(p, toff, lg, &marker, &tlg)) {
         snprintf(msg, cap, "no table at offset %llu (marker 0x%08x, log2 %u)",
                  (unsigned long long)toff, (unsigned)marker, (unsigned)tlg);
         return MMAPOBJ_E_CORRUPT;

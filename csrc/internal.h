@@ -1,5 +1,6 @@
-/* internal.h - private structures shared by the modules of libmmapobj: the map handle, the
- * iterator, and the internal functions each module exports to the others. */
+/* internal.h - the private structures shared by the modules of libmmapobj: the map handle and
+ * the iterator. Each module declares what it exports in its own header (the layers are listed
+ * in README.md, Development, "Layout"). */
 #ifndef MMAPOBJ_INTERNAL_H
 #define MMAPOBJ_INTERNAL_H
 
@@ -9,20 +10,19 @@
 #include <string.h>
 
 #include "format.h"
+#include "platform.h"
 #include "mmapobj.h"
 
 #define MO_MAP_MAGIC 0x6D6D6170u  /* "mmap" */
 #define MO_ITER_MAGIC 0x69746572u /* "iter" */
 #define MO_ERRMSG_CAP 512
 
-/* Internal result of a lookup attempt: the offset lies past this handle's mapping. */
-#define MO_NEEDMAP (-9001)
 /* Internal result of an iterator step: its buffer must grow to it->want, then retry. */
 #define MO_NEEDBUF (-9002)
 
 struct mmapobj_map {
     uint32_t magic;
-    int fd;
+    mo_pf_file *file;          /* the open file (platform.h) */
     int writable;
     int seq_odd;               /* writer: seq is odd during the current operation */
     uint64_t dead_seq;         /* reader: odd seq left by a writer found dead (0: none) */
@@ -64,71 +64,6 @@ struct mmapobj_iter {
     size_t want;               /* reader: buffer size a confirmed entry needs (MO_NEEDBUF) */
     mmapobj_value val;
 };
-
-/* A record found by a lookup (offsets into the mapping). */
-struct mo_hit {
-    uint64_t slot_index;
-    uint64_t off;
-    uint32_t klen;
-    uint32_t vlen;
-    int32_t kind;
-};
-
-/* error.c */
-int mo_err(mmapobj_map *m, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-int mo_err_os(mmapobj_map *m, int code, int errnum, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-int mo_tls_err(const char *path, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-int mo_code_from_errno(int errnum);
-void mo_copy_err_to_tls(const mmapobj_map *m);
-
-/* header.c */
-int mo_header_check(const uint8_t *p, uint64_t real_size, const char *path, char *msg, size_t cap);
-void mo_header_init(struct mo_header *h, uint64_t seed, uint64_t file_size, uint64_t max_size,
-                    uint64_t table_off, uint32_t log2);
-uint64_t mo_header_checksum(const void *p);
-int mo_table_marker_check(const uint8_t *p, char *msg, size_t cap);
-
-/* table.c */
-uint64_t mo_hash(uint64_t seed, const void *key, size_t len);
-int mo_tref_check(const mmapobj_map *m, uint64_t tref, uint64_t *toff, uint32_t *log2);
-int mo_read_record(const mmapobj_map *m, uint64_t off, struct mo_hit *hit);
-int mo_ensure_scratch(mmapobj_map *m, size_t n);
-int mo_table_build(mmapobj_map *m, uint64_t want, uint32_t log2);
-/* The generation of the table block at toff (checked by mo_tref_check against the mapping). */
-static inline uint64_t mo_table_generation(const mmapobj_map *m, uint64_t toff)
-{
-    uint64_t g;
-    memcpy(&g, m->base + toff + 8, 8);
-    return g;
-}
-uint32_t mo_seq_wait(mmapobj_map *m, uint64_t *s1);
-int mo_writer_alive(mmapobj_map *m);
-
-/* alloc.c */
-int mo_alloc(mmapobj_map *m, uint64_t n, uint64_t align, uint64_t *off);
-void mo_free_block(mmapobj_map *m, uint64_t off, uint64_t size);
-void mo_release_region(mmapobj_map *m, uint64_t off, uint64_t len);
-void mo_seq_begin(mmapobj_map *m);
-void mo_seq_end(mmapobj_map *m);
-
-/* freeidx.c */
-int mo_fi_init(mmapobj_map *m);
-void mo_fi_reset(mmapobj_map *m);
-void mo_fi_destroy(mmapobj_map *m);
-int mo_fi_has_free(const mmapobj_map *m);
-void mo_fi_add(mmapobj_map *m, uint64_t off, uint64_t size);
-int mo_fi_take(mmapobj_map *m, uint64_t n, uint64_t align, uint64_t *out);
-int mo_fi_load(mmapobj_map *m);
-void mo_fi_persist(mmapobj_map *m);
-
-/* file.c */
-int mo_grow(mmapobj_map *m, uint64_t need_end);
-int mo_reader_remap(mmapobj_map *m);
-
-/* repair.c / verify.c */
-int mo_repair(mmapobj_map *m);
 
 static inline int mo_is_map(const mmapobj_map *m)
 {

@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "error.h"
+#include "hash.h"
+#include "mapping.h"
+#include "seqlock.h"
 
 #define MO_ITER_PREFETCH 16 /* slots ahead whose record is prefetched */
 
@@ -40,7 +43,8 @@ MMAPOBJ_API int mmapobj_iter_open(mmapobj_map *m, mmapobj_iter **out)
     it->tref = mo_ld_acq(&m->hdr->table_ref);
     uint64_t toff;
     uint32_t lg;
-    if (mo_tref_check(m, it->tref, &toff, &lg) == MMAPOBJ_OK) it->gen = mo_table_generation(m, toff);
+    if (mo_tref_decode(it->tref, m->valid, &toff, &lg) == MMAPOBJ_OK)
+        it->gen = mo_table_gen(m->base, toff);
     it->next = m->iters;
     if (m->iters) m->iters->prev = it;
     m->iters = it;
@@ -96,7 +100,7 @@ static int read_slot(mmapobj_iter *it, uint64_t toff, uint32_t lg)
     uint64_t s = mo_ld_acq(&slots[it->pos]);
     if (s == MO_SLOT_EMPTY || s == MO_SLOT_TOMB) return 0;
     struct mo_hit hit;
-    int rc = mo_read_record(m, (s & MO_SLOT_OFF_MASK) << 2, &hit);
+    int rc = mo_record_decode(m->base, m->valid, mo_slot_off(s), &hit);
     if (rc) return rc;
     size_t need = (size_t)hit.klen + hit.vlen + 1;
     if (need > it->cap) {
@@ -132,15 +136,18 @@ static int step(mmapobj_iter *it)
     mmapobj_map *m = it->m;
     if (it->done) return 0;
     for (;;) {
-        uint64_t s1 = 0, s2 = 0;
-        if (!m->writable) mo_seq_wait(m, &s1);
+        uint64_t s1 = 0;
+        if (!m->writable) {
+            int r0 = mo_seq_read_begin(m, &s1);
+            if (r0) return r0;
+        }
         uint64_t tref = mo_ld_acq(&m->hdr->table_ref);
-        uint64_t toff;
-        uint32_t lg;
-        int rc = mo_tref_check(m, tref, &toff, &lg);
+        uint64_t toff = 0;
+        uint32_t lg = 0;
+        int rc = mo_tref_decode(tref, m->valid, &toff, &lg);
         /* a table is known by its reference and its generation: a rebuild may put a table of
          * the same size back where an older one was */
-        uint64_t gen = rc == MMAPOBJ_OK ? mo_table_generation(m, toff) : 0;
+        uint64_t gen = rc == MMAPOBJ_OK ? mo_table_gen(m->base, toff) : 0;
         if (tref != it->tref || gen != it->gen) {
             /* the writer published a new table: restart in it, skipping what was produced */
             if (it->nhashes) qsort(it->hashes, it->nhashes, sizeof *it->hashes, cmp_u64);
@@ -157,11 +164,7 @@ static int step(mmapobj_iter *it)
             else
                 rc = read_slot(it, toff, lg);
         }
-        if (!m->writable) {
-            atomic_thread_fence(memory_order_acquire);
-            s2 = mo_ld(&m->hdr->seq);
-            if (s1 != s2) continue;
-        }
+        if (!m->writable && mo_seq_read_retry(m, s1)) continue;
         if (rc == MO_NEEDBUF) {
             rc = ensure_buf(it, it->want);
             if (rc) return rc;

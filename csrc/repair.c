@@ -3,6 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "error.h"
+#include "freeidx.h"
+#include "repair.h"
+#include "seqlock.h"
 #include "walk.h"
 
 int mo_repair(mmapobj_map *m)
@@ -27,7 +31,7 @@ int mo_repair(mmapobj_map *m)
         uint64_t next = i < w.nblocks ? w.blocks[i].off : ae;
         if (next > end) {
             /* a gap: free space, or slack if under 16 bytes; keep free blocks 4-aligned */
-            mo_release_region(m, end, next - end);
+            mo_fi_add(m, end, next - end);
         }
         if (i < w.nblocks) end = w.blocks[i].off + w.blocks[i].size;
     }

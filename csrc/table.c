@@ -1,73 +1,24 @@
-/* table.c - the key hash (XXH3, inlined), the open-addressing table in the file (bounded
- * linear probes, rebuild + publish on growth), the reader's seqlock retry loop, and the get /
- * has / set / delete entry points. */
-#include <errno.h>
-#include <sched.h>
+/* table.c - the open-addressing table in the file (bounded linear probes, rebuild + publish on
+ * growth), the lookup (inlined: hash, seqlock read section, probe, copy) and the get / has /
+ * set / delete entry points. */
 #include <stdlib.h>
 #include <string.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
-#include "internal.h"
-
-uint64_t mo_hash(uint64_t seed, const void *key, size_t len)
-{
-    return XXH3_64bits_withSeed(key, len, seed);
-}
-
-uint64_t mo_header_checksum(const void *p)
-{
-    return XXH3_64bits(p, 56);
-}
+#include "alloc.h"
+#include "error.h"
+#include "freeidx.h"
+#include "hash_inline.h"
+#include "mapping.h"
+#include "seqlock.h"
 
 static inline uint64_t key_hash(const mmapobj_map *m, const void *key, size_t len)
 {
-    return XXH3_64bits_withSeed(key, len, m->seed);
+    return mo_hash_inline(m->seed, key, len);
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-#define cpu_relax() __builtin_ia32_pause()
-#else
-#define cpu_relax() atomic_signal_fence(memory_order_seq_cst)
-#endif
+/* ---- lookup -------------------------------------------------------------------------- */
 
-/* ---- bounds-checked access ------------------------------------------------------------ */
-
-/* Checks a table reference against this handle's mapping. */
-int mo_tref_check(const mmapobj_map *m, uint64_t tref, uint64_t *toff, uint32_t *log2)
-{
-    uint64_t off = tref & MO_TREF_OFF_MASK;
-    uint32_t lg = (uint32_t)(tref >> 56);
-    if (((tref >> 48) & 0xFF) != 0 || off < MO_HEADER_SIZE || off % MO_TABLE_ALIGN != 0 ||
-        lg < MO_MIN_LOG2 || lg > MO_MAX_LOG2)
-        return MMAPOBJ_E_CORRUPT;
-    if (off > m->valid || mo_table_footprint(lg) > m->valid - off) return MO_NEEDMAP;
-    *toff = off;
-    *log2 = lg;
-    return MMAPOBJ_OK;
-}
-
-/* Reads the record header at off, checking it lies within the mapping. */
-int mo_read_record(const mmapobj_map *m, uint64_t off, struct mo_hit *hit)
-{
-    uint64_t lim = m->valid;
-    if (off < MO_HEADER_SIZE || off % 4) return MMAPOBJ_E_CORRUPT;
-    if (off > lim || lim - off < MO_REC_HDR) return MO_NEEDMAP;
-    uint32_t w0, vlen;
-    memcpy(&w0, m->base + off, 4);
-    memcpy(&vlen, m->base + off + 4, 4);
-    uint64_t klen = w0 >> 2;
-    if ((uint64_t)vlen + klen > lim - off - MO_REC_HDR) return MO_NEEDMAP;
-    hit->off = off;
-    hit->klen = (uint32_t)klen;
-    hit->vlen = vlen;
-    hit->kind = (int32_t)(w0 & 3);
-    if (hit->kind == 0 || (hit->kind == MMAPOBJ_KIND_NUMBER && vlen != 8)) return MMAPOBJ_E_CORRUPT;
-    return MMAPOBJ_OK;
-}
-
-int mo_ensure_scratch(mmapobj_map *m, size_t n)
+static int ensure_scratch(mmapobj_map *m, size_t n)
 {
     if (n <= m->scratch_cap) return MMAPOBJ_OK;
     size_t cap = m->scratch_cap ? m->scratch_cap : 256;
@@ -120,16 +71,12 @@ static inline int key_eq(const uint8_t *a, const uint8_t *b, size_t n)
 static inline __attribute__((always_inline)) int probe(const mmapobj_map *m, const void *key,
                                                       size_t klen, uint64_t h, struct mo_hit *hit)
 {
-    uint64_t tref = mo_ld_acq(&m->hdr->table_ref);
-    uint64_t toff = tref & MO_TREF_OFF_MASK;
-    uint32_t lg = (uint32_t)(tref >> 56);
+    uint64_t tref = mo_ld_acq(&m->hdr->table_ref), toff;
+    uint32_t lg;
     const uint8_t *base = m->base;
     uint64_t lim = m->valid;
-    if (__builtin_expect((tref & ((UINT64_C(0xFF) << 48) | (MO_TABLE_ALIGN - 1))) != 0 ||
-                             toff < MO_HEADER_SIZE || lg - MO_MIN_LOG2 > MO_MAX_LOG2 - MO_MIN_LOG2,
-                         0))
-        return MMAPOBJ_E_CORRUPT;
-    if (__builtin_expect(toff > lim || mo_table_footprint(lg) > lim - toff, 0)) return MO_NEEDMAP;
+    int trc = mo_tref_decode(tref, lim, &toff, &lg);
+    if (__builtin_expect(trc != MMAPOBJ_OK, 0)) return trc;
     const uint64_t *slots = (const uint64_t *)(const void *)(base + toff + MO_TABLE_HDR);
     uint64_t mask = (UINT64_C(1) << lg) - 1;
     uint64_t i = h & mask;
@@ -172,31 +119,6 @@ static inline __attribute__((always_inline)) int probe(const mmapobj_map *m, con
 
 /* ---- reader protocol ------------------------------------------------------------------- */
 
-/* Waits until seq is even (or its odd value is a dead writer's). Returns the value in *s1. */
-uint32_t mo_seq_wait(mmapobj_map *m, uint64_t *s1)
-{
-    uint32_t spins = 0;
-    for (;;) {
-        uint64_t s = mo_ld_acq(&m->hdr->seq);
-        /* an odd value already found to be a dead writer's is as good as even: a new writer
-         * moves seq on before it changes anything */
-        if (!(s & 1) || s == m->dead_seq) {
-            *s1 = s;
-            return spins;
-        }
-        spins++;
-        if (spins < 256) {
-            cpu_relax();
-        } else if (spins % 1024 != 0) {
-            sched_yield();
-        } else if (!mo_writer_alive(m)) {
-            m->dead_seq = s;
-            *s1 = s;
-            return spins;
-        }
-    }
-}
-
 static inline __attribute__((always_inline)) void copy_value(mmapobj_map *m,
                                                              const struct mo_hit *hit)
 {
@@ -221,7 +143,7 @@ static inline __attribute__((always_inline)) int lookup(mmapobj_map *m, const vo
         rc = probe(m, key, klen, h, hit);
         if (rc == MMAPOBJ_OK && copy) {
             if (__builtin_expect(hit->vlen + (size_t)1 > m->scratch_cap, 0)) {
-                int r2 = mo_ensure_scratch(m, (size_t)hit->vlen + 1);
+                int r2 = ensure_scratch(m, (size_t)hit->vlen + 1);
                 if (r2) return r2;
             }
             copy_value(m, hit);
@@ -230,24 +152,22 @@ static inline __attribute__((always_inline)) int lookup(mmapobj_map *m, const vo
         return rc;
     }
     for (;;) {
-        uint64_t s1 = mo_ld_acq(&m->hdr->seq);
-        if (__builtin_expect(s1 & 1, 0)) mo_seq_wait(m, &s1);
+        uint64_t s1;
+        rc = mo_seq_read_begin(m, &s1);
+        if (__builtin_expect(rc != MMAPOBJ_OK, 0)) return rc;
         rc = probe(m, key, klen, h, hit);
         if (rc == MMAPOBJ_OK && copy) {
             if (__builtin_expect(hit->vlen + (size_t)1 > m->scratch_cap, 0)) {
                 /* grow the scratch only for a length that was not torn by a concurrent reuse,
                  * then look again */
-                atomic_thread_fence(memory_order_acquire);
-                if (mo_ld(&m->hdr->seq) != s1) continue;
-                int r2 = mo_ensure_scratch(m, (size_t)hit->vlen + 1);
+                if (mo_seq_read_retry(m, s1)) continue;
+                int r2 = ensure_scratch(m, (size_t)hit->vlen + 1);
                 if (r2) return r2;
                 continue;
             }
             copy_value(m, hit);
         }
-        atomic_thread_fence(memory_order_acquire);
-        uint64_t s2 = mo_ld(&m->hdr->seq);
-        if (__builtin_expect(s1 != s2, 0)) continue;
+        if (mo_seq_read_retry(m, s1)) continue;
         if (__builtin_expect(rc >= MMAPOBJ_NOTFOUND, 1)) return rc;
         if (rc == MO_NEEDMAP) {
             int r2 = mo_reader_remap(m);
@@ -399,13 +319,13 @@ static uint64_t *kind_counter(struct mo_header *h, int32_t kind)
 
 /* Builds a table of 2^log2 slots holding every live key of the current one (want is only for
  * the message), publishes it and frees the old one. */
-int mo_table_build(mmapobj_map *m, uint64_t want, uint32_t lg)
+static int table_build(mmapobj_map *m, uint64_t want, uint32_t lg)
 {
     struct mo_header *h = m->hdr;
     uint64_t otref = mo_ld(&h->table_ref);
     uint64_t ooff;
     uint32_t olg;
-    if (mo_tref_check(m, otref, &ooff, &olg) != MMAPOBJ_OK)
+    if (mo_tref_decode(otref, m->valid, &ooff, &olg) != MMAPOBJ_OK)
         return mo_err(m, MMAPOBJ_E_CORRUPT, "invalid table reference");
     uint64_t foot = mo_table_footprint(lg);
     uint64_t noff;
@@ -417,15 +337,9 @@ int mo_table_build(mmapobj_map *m, uint64_t want, uint32_t lg)
                           (unsigned long long)want, (unsigned long long)mo_ld(&h->max_file_size));
         return rc;
     }
-    uint8_t *t = m->base + noff;
-    uint32_t marker = MO_TABLE_MARKER;
-    memcpy(t, &marker, 4);
-    memcpy(t + 4, &lg, 4);
-    memset(t + 8, 0, (size_t)(foot - 8));
-    uint64_t gen = mo_table_generation(m, ooff) + 1;
-    memcpy(t + 8, &gen, 8);
-    uint64_t *ns = (uint64_t *)(void *)(t + MO_TABLE_HDR);
-    const uint64_t *os = (const uint64_t *)(const void *)(m->base + ooff + MO_TABLE_HDR);
+    mo_table_init(m->base + noff, lg, mo_table_gen(m->base, ooff) + 1);
+    uint64_t *ns = mo_table_slots(m->base, noff);
+    const uint64_t *os = mo_table_slots(m->base, ooff);
     uint64_t nmask = (UINT64_C(1) << lg) - 1;
     uint64_t omax = UINT64_C(1) << olg;
     for (uint64_t i = 0; i < omax; i++) {
@@ -433,17 +347,18 @@ int mo_table_build(mmapobj_map *m, uint64_t want, uint32_t lg)
         if (i + 16 < omax) {
             /* records sit in random order: fetch ahead so that their misses overlap */
             uint64_t p = os[i + 16];
-            uint64_t po = (p & MO_SLOT_OFF_MASK) << 2;
-            if (p > MO_SLOT_TOMB && po < m->valid) __builtin_prefetch(m->base + po);
+            uint64_t po = mo_slot_off(p);
+            if (mo_slot_live(p) && po < m->valid) __builtin_prefetch(m->base + po);
         }
-        if (s == MO_SLOT_EMPTY || s == MO_SLOT_TOMB) continue;
+        if (!mo_slot_live(s)) continue;
         struct mo_hit hit;
-        uint64_t off = (s & MO_SLOT_OFF_MASK) << 2;
-        if (mo_read_record(m, off, &hit) != MMAPOBJ_OK) continue; /* drop a damaged entry */
+        uint64_t off = mo_slot_off(s);
+        if (mo_record_decode(m->base, m->valid, off, &hit) != MMAPOBJ_OK)
+            continue; /* drop a damaged entry */
         uint64_t hh = key_hash(m, m->base + off + MO_REC_HDR, hit.klen);
         uint64_t j = hh & nmask;
         while (ns[j] != MO_SLOT_EMPTY) j = (j + 1) & nmask;
-        ns[j] = (off >> 2) | ((hh >> MO_SLOT_OFF_BITS) << MO_SLOT_OFF_BITS);
+        ns[j] = mo_slot_make(off, hh);
     }
     mo_st_rel(&h->table_ref, mo_tref_make(noff, lg));
     mo_st(&h->tombstones, 0);
@@ -481,7 +396,7 @@ static int do_set(mmapobj_map *m, const void *key, size_t klen, int32_t kind, co
         /* (count + tombstones + 1) > 0.8 B, in exact integer arithmetic */
         if (hit.slot_index == UINT64_MAX || (fills_empty && (count + tombs + 1) * 5 > buckets * 4)) {
             uint32_t nlg = mo_log2_for(count + 1, 1, 2);
-            rc = mo_table_build(m, count + 1, nlg);
+            rc = table_build(m, count + 1, nlg);
             mo_seq_end(m);
             if (rc) return rc;
             rc = probe(m, key, klen, hh, &hit);
@@ -511,12 +426,12 @@ static int do_set(mmapobj_map *m, const void *key, size_t klen, int32_t kind, co
         return rc;
     }
     uint8_t *r = m->base + off;
-    uint64_t w = ((uint64_t)kind | ((uint64_t)klen << 2)) | ((uint64_t)len << 32);
+    uint64_t w = mo_record_word(kind, klen, len);
     memcpy(r, &w, 8);
     copy_small(r + MO_REC_HDR, key, klen);
     copy_small(r + MO_REC_HDR + klen, data, len);
-    uint64_t *slots = (uint64_t *)(void *)(m->base + (tref & MO_TREF_OFF_MASK) + MO_TABLE_HDR);
-    mo_st_rel(&slots[hit.slot_index], (off >> 2) | ((hh >> MO_SLOT_OFF_BITS) << MO_SLOT_OFF_BITS));
+    uint64_t *slots = mo_table_slots(m->base, tref & MO_TREF_OFF_MASK);
+    mo_st_rel(&slots[hit.slot_index], mo_slot_make(off, hh));
     if (found) {
         uint64_t *oc = kind_counter(h, hit.kind);
         mo_st(oc, mo_ld(oc) - 1);
@@ -599,7 +514,7 @@ MMAPOBJ_API int mmapobj_delete(mmapobj_map *m, const void *key, size_t klen)
     uint64_t tref = mo_ld(&h->table_ref);
     uint32_t lg = (uint32_t)(tref >> 56);
     uint64_t mask = (UINT64_C(1) << lg) - 1;
-    uint64_t *slots = (uint64_t *)(void *)(m->base + (tref & MO_TREF_OFF_MASK) + MO_TABLE_HDR);
+    uint64_t *slots = mo_table_slots(m->base, tref & MO_TREF_OFF_MASK);
     uint64_t i = hit.slot_index;
     uint64_t tombs = mo_ld(&h->tombstones);
     if (slots[(i + 1) & mask] == MO_SLOT_EMPTY) {

@@ -4,6 +4,7 @@
 #define MMAPOBJ_WALK_H
 
 #include "internal.h"
+#include "format.h"
 
 struct mo_block {
     uint64_t off;

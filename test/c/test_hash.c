@@ -3,6 +3,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "hash.h"
 #include "internal.h"
 
 static const char *const keys[] = {
