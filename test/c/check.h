@@ -33,15 +33,26 @@
 
 #define CHECK_OK(map, call) CHECK_RC(map, call, MMAPOBJ_OK)
 
-/* A fresh directory for this test's files: $MMAPOBJ_TEST_DIR/<name>.<pid>, else /tmp. */
+#ifdef _WIN32
+#include <direct.h>
+#define test_mkdir(p) _mkdir(p)
+#else
+#define test_mkdir(p) mkdir((p), 0755)
+#endif
+
+/* A fresh directory for this test's files: $MMAPOBJ_TEST_DIR/<name>.<pid> (ctest sets it), else
+ * in /tmp (Windows: %TEMP%). */
 static inline const char *test_dir(const char *name)
 {
     static char dir[512];
     const char *base = getenv("MMAPOBJ_TEST_DIR");
+#ifdef _WIN32
+    if (!base || !*base) base = getenv("TEMP");
+#endif
     if (!base || !*base) base = "/tmp";
-    mkdir(base, 0755);
+    test_mkdir(base);
     snprintf(dir, sizeof dir, "%s/%s.%d", base, name, (int)getpid());
-    mkdir(dir, 0755);
+    test_mkdir(dir);
     return dir;
 }
 

@@ -1,27 +1,23 @@
 /* relia.h - shared helpers of the reliability tests (test_concurrency, test_crash, test_hostile,
  * test_limits): environment knobs, a deterministic PRNG, self-checking keys and values, and
- * child-process bookkeeping (every child dies with its parent and every wait is bounded). */
+ * failures that end every child process (spawn.h starts them). */
 #ifndef MMAPOBJ_TEST_RELIA_H
 #define MMAPOBJ_TEST_RELIA_H
 
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "mmapobj.h"
+#include "spawn.h"
 
 /* ---- knobs -------------------------------------------------------------------------------- */
 
@@ -60,16 +56,12 @@ static inline uint64_t relia_seed(void)
 {
     const char *s = getenv("MMAPOBJ_TEST_SEED");
     if (s && *s) return strtoull(s, NULL, 0);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ((uint64_t)ts.tv_sec * 1000003u) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+    return ((uint64_t)time(NULL) * 1000003u) ^ (uint64_t)(sp_now() * 1e9) ^ ((uint64_t)getpid() << 32);
 }
 
 static inline double relia_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return sp_now();
 }
 
 /* ---- PRNG and hashing --------------------------------------------------------------------- */
@@ -289,29 +281,8 @@ static inline void relia_rmdir(const char *dir)
 
 /* ---- processes ---------------------------------------------------------------------------- */
 
-#define RELIA_MAX_KIDS 16
-static pid_t relia_kids[RELIA_MAX_KIDS];
-static int relia_nkids;
-
-/* A MAP_SHARED anonymous region visible to every child forked after it. */
-static inline void *relia_shared(size_t size)
-{
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    CHECK(p != MAP_FAILED);
-    memset(p, 0, size);
-    return p;
-}
-
-/* Kills every child still registered (used on any failure, so nothing is left running). */
-static inline void relia_kill_kids(void)
-{
-    for (int i = 0; i < relia_nkids; i++)
-        if (relia_kids[i] > 0) {
-            kill(relia_kids[i], SIGKILL);
-            waitpid(relia_kids[i], NULL, 0);
-            relia_kids[i] = 0;
-        }
-}
+/* Children are started, waited for and killed through the spawn harness (spawn.h): copies of the
+ * test program started with `--child ROLE`, no fork(). */
 
 /* Prints a failure, kills the children and exits 1. */
 static inline void relia_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -319,77 +290,7 @@ static inline void relia_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "FAIL: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    fflush(stderr);
-    relia_kill_kids();
-    exit(1);
-}
-
-static inline void relia_pin(int cpu)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1) return;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu % (int)n, &set);
-    (void)sched_setaffinity(0, sizeof set, &set); /* best effort */
-}
-
-/* Forks a child that runs fn(arg) and exits with its return value. The child dies when the
- * parent dies and after alarm_s seconds at the latest. cpu < 0: no pinning. */
-static inline pid_t relia_spawn(int (*fn)(void *), void *arg, unsigned alarm_s, int cpu)
-{
-    fflush(stdout);
-    fflush(stderr);
-    int slot = 0;
-    while (slot < relia_nkids && relia_kids[slot] != 0) slot++;
-    CHECK(slot < RELIA_MAX_KIDS);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        relia_nkids = 0;
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(97);
-        alarm(alarm_s);
-        if (cpu >= 0) relia_pin(cpu);
-        int rc = fn(arg);
-        fflush(stdout);
-        fflush(stderr);
-        _exit(rc);
-    }
-    relia_kids[slot] = pid;
-    if (slot == relia_nkids) relia_nkids++;
-    return pid;
-}
-
-/* Waits for child pid until deadline_s seconds from now; returns its wait status. Fails (killing
- * everything) when the child does not end in time. */
-static inline int relia_wait(pid_t pid, double deadline_s)
-{
-    double end = relia_now() + deadline_s;
-    int st = 0;
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) break;
-        if (r < 0 && errno != EINTR) relia_fail("waitpid(%d): %s", (int)pid, strerror(errno));
-        if (relia_now() > end) relia_fail("child %d did not finish within %.0f s", (int)pid, deadline_s);
-        usleep(2000);
-    }
-    for (int i = 0; i < relia_nkids; i++)
-        if (relia_kids[i] == pid) relia_kids[i] = 0;
-    return st;
-}
-
-static inline const char *relia_status_str(int st, char *buf, size_t n)
-{
-    if (WIFEXITED(st)) snprintf(buf, n, "exit %d", WEXITSTATUS(st));
-    else if (WIFSIGNALED(st)) snprintf(buf, n, "signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
-    else snprintf(buf, n, "status 0x%x", st);
-    return buf;
+    sp_vfail(fmt, ap);
 }
 
 #endif

@@ -2,9 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <sys/wait.h>
 
 #include "check.h"
+#include "spawn.h"
 
 static const char *dir;
 
@@ -93,25 +93,31 @@ static void test_create_errors(void)
     CHECK_OK(NULL, mmapobj_close(&w));
     chmod(secret, 0200); /* not readable, not even by its owner */
     mkdir(closed_dir, 0555); /* no one but root may create in it */
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(3);
-        CHECK_RC(NULL, mmapobj_create(ro, 0, 0, 0, &m), MMAPOBJ_E_ACCESS);
-        CHECK(strstr(mmapobj_errmsg(NULL), ro) != NULL);
-        CHECK_RC(NULL, mmapobj_open(secret, &m), MMAPOBJ_E_ACCESS);
-        CHECK(strstr(mmapobj_errmsg(NULL), secret) != NULL);
-        char in_closed[1024];
-        snprintf(in_closed, sizeof in_closed, "%s/new", closed_dir);
-        CHECK_RC(NULL, mmapobj_create(in_closed, 0, 0, 0, &m), MMAPOBJ_E_ACCESS);
-        _exit(0);
-    }
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    sp_status status = sp_wait(sp_spawn("no_access", 60, -1, ro, secret, closed_dir, (const char *)NULL), 120);
+    CHECK(sp_ok(&status));
     /* no temporary files left in the directory after the failures */
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "ls '%s' | grep -q tmp-", dir);
     CHECK(system(cmd) != 0);
+}
+
+/* Child role "no_access" RO SECRET CLOSED_DIR: as a user that is not root, a read-only file
+ * cannot be created over, an unreadable one cannot be opened, and nothing can be created in a
+ * directory without write permission. */
+static int no_access_child(int argc, char **argv)
+{
+    if (argc != 3) return 2;
+    const char *ro = argv[0], *secret = argv[1], *closed_dir = argv[2];
+    mmapobj_map *m = NULL;
+    if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) return 3;
+    CHECK_RC(NULL, mmapobj_create(ro, 0, 0, 0, &m), MMAPOBJ_E_ACCESS);
+    CHECK(strstr(mmapobj_errmsg(NULL), ro) != NULL);
+    CHECK_RC(NULL, mmapobj_open(secret, &m), MMAPOBJ_E_ACCESS);
+    CHECK(strstr(mmapobj_errmsg(NULL), secret) != NULL);
+    char in_closed[1024];
+    snprintf(in_closed, sizeof in_closed, "%s/new", closed_dir);
+    CHECK_RC(NULL, mmapobj_create(in_closed, 0, 0, 0, &m), MMAPOBJ_E_ACCESS);
+    return 0;
 }
 
 static void test_open_errors(void)
@@ -435,8 +441,10 @@ static void test_empty_existing_file(void)
     CHECK_OK(NULL, mmapobj_close(&m));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    static const sp_role roles[] = {{"no_access", no_access_child}, {NULL, NULL}};
+    sp_main(argc, argv, roles);
     dir = test_dir("test_api");
     test_versions_and_codes();
     test_create_errors();

@@ -1,9 +1,11 @@
-/* test_concurrency.c - one forked writer and several forked readers on one file, at full speed.
+/* test_concurrency.c - one writer process and several reader processes on one file, at full speed
+ * (children are this program started again, spawn.h; they share their bookkeeping through a file
+ * mapping).
  *
  * The writer applies a deterministic sequence of operations (relia.h): operation v on key k is a
  * delete or a set of a value that names (k, v) and whose every byte follows from (k, v). Before
- * each operation it publishes intent[k] = v in a shared anonymous mapping, and done[k] = v after
- * the call returned. Readers (each with its own read-only handle, opened after fork) look keys up
+ * each operation it publishes intent[k] = v in the shared mapping, and done[k] = v after the call
+ * returned. Readers (each with its own read-only handle) look keys up
  * and iterate as fast as they can and check every value they see:
  *   - it is exactly the value of some set (k, v) of that key (no torn, mixed or foreign value);
  *   - v <= intent[k] read after the lookup (nothing from the future);
@@ -14,7 +16,7 @@
  * Two phases: "steady" (the writer reopens rarely) and "open/close churn" (the writer closes and
  * reopens every ~200 operations and readers reopen every few rounds, so opens race growth and a
  * closing writer's shrink), and "writer handover" (three processes take turns as the writer:
- * E_LOCKED for the others, never two at once; one of them is SIGKILLed and the next repairs the
+ * E_LOCKED for the others, never two at once; one of them is killed and the next repairs the
  * file under the readers). At the end the readers, then the parent, check the exact final state.
  * Knobs: MMAPOBJ_TEST_LONG=1 (minutes), MMAPOBJ_TEST_QUICK=1 (valgrind), MMAPOBJ_TEST_SECONDS=N,
  * MMAPOBJ_TEST_READERS=N, MMAPOBJ_TEST_SEED=N. */
@@ -29,6 +31,14 @@
 #define GROWTH 4 /* the file must reach GROWTH x its initial size */
 
 struct shared {
+    /* the run's settings, written by the parent before it starts the children */
+    uint64_t salt;
+    double seconds;
+    uint32_t nkeys;
+    int32_t readers;
+    int32_t churn;
+    char path[1024];
+    /* the run */
     _Atomic uint32_t stop;          /* writer finished its operations */
     _Atomic uint32_t writer_ready;  /* the file exists */
     _Atomic uint32_t final_ready;   /* writer is quiescent, final_* are set */
@@ -67,9 +77,25 @@ static int is_set(uint32_t k, uint32_t v)
 
 /* ---- writer --------------------------------------------------------------------------------- */
 
-static int writer_main(void *arg)
+/* A child's first step: map the shared region (argv[0]) and take the run's settings from it.
+ * Returns the role's number argument (argv[1]) or 0. */
+static int child_setup(int argc, char **argv)
 {
-    (void)arg;
+    if (argc < 1) relia_fail("child: no shared region named");
+    S = sp_shared_open(argv[0], sizeof *S);
+    g_salt = S->salt;
+    g_seconds = S->seconds;
+    g_nkeys = S->nkeys;
+    g_readers = S->readers;
+    g_churn = S->churn;
+    g_path = S->path;
+    return argc > 1 ? atoi(argv[1]) : 0;
+}
+
+/* Role "writer" SHARED. */
+static int writer_main(int argc, char **argv)
+{
+    child_setup(argc, argv);
     mmapobj_map *w = NULL;
     int rc = mmapobj_create(g_path, INIT_SIZE, 16, MAX_SIZE, &w);
     if (rc != MMAPOBJ_OK) relia_fail("writer: create %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(NULL));
@@ -127,7 +153,7 @@ static int writer_main(void *arg)
            " bytes, %" PRIu64 " live keys, %" PRIu64 " buckets\n",
            ops, reopens, next_new, init_size, st.file_size, st.count, st.bucket_count);
     /* Stay open (and quiescent) until the readers have done their final pass. */
-    while (atomic_load_explicit(&S->readers_done, memory_order_acquire) < (uint32_t)g_readers) usleep(1000);
+    while (atomic_load_explicit(&S->readers_done, memory_order_acquire) < (uint32_t)g_readers) sp_sleep_us(1000);
     rc = mmapobj_verify(w);
     if (rc != MMAPOBJ_OK) relia_fail("writer: verify: %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(w));
     CHECK_OK(w, mmapobj_close(&w));
@@ -405,11 +431,13 @@ static void reader_open(struct reader *r)
     r->opens++;
 }
 
-static int reader_main(void *arg)
+/* Role "reader" SHARED ID. */
+static int reader_main(int argc, char **argv)
 {
     struct reader r;
     memset(&r, 0, sizeof r);
-    r.id = (int)(intptr_t)arg;
+    r.id = child_setup(argc, argv);
+    if (r.id < 0 || r.id >= MAX_READERS) relia_fail("reader: bad id %d", r.id);
     r.scratch = malloc(RELIA_SCRATCH);
     r.batch_cap = 16384;
     r.batch = malloc(r.batch_cap);
@@ -443,7 +471,7 @@ static int reader_main(void *arg)
         atomic_store_explicit(&S->reads[r.id], r.reads, memory_order_relaxed);
         atomic_store_explicit(&S->iter_reads[r.id], r.iter_reads, memory_order_relaxed);
     }
-    while (!atomic_load_explicit(&S->final_ready, memory_order_acquire)) usleep(1000);
+    while (!atomic_load_explicit(&S->final_ready, memory_order_acquire)) sp_sleep_us(1000);
     final_pass(&r);
     atomic_store_explicit(&S->reads[r.id], r.reads, memory_order_relaxed);
     atomic_store_explicit(&S->iter_reads[r.id], r.iter_reads, memory_order_relaxed);
@@ -467,9 +495,11 @@ static int reader_main(void *arg)
 /* One of CANDIDATES processes that take turns as the writer: each tries mmapobj_create until it
  * gets the lock (the others get E_LOCKED), applies a few hundred operations to its own keys
  * (k % CANDIDATES == id), and closes. Two writers at once would show as active > 1. */
-static int candidate_main(void *arg)
+/* Role "candidate" SHARED ID. */
+static int candidate_main(int argc, char **argv)
 {
-    uint32_t id = (uint32_t)(intptr_t)arg;
+    uint32_t id = (uint32_t)child_setup(argc, argv);
+    if (id >= CANDIDATES) relia_fail("candidate: bad id %u", id);
     unsigned char *scratch = malloc(RELIA_SCRATCH);
     uint32_t *ver = calloc(g_nkeys, sizeof *ver);
     CHECK(scratch && ver);
@@ -482,7 +512,7 @@ static int candidate_main(void *arg)
         if (rc == MMAPOBJ_E_LOCKED) {
             if (!strstr(mmapobj_errmsg(NULL), g_path)) relia_fail("candidate %u: E_LOCKED message does not name the file", id);
             locked++;
-            usleep((useconds_t)relia_below(&rng, 300));
+            sp_sleep_us(relia_below(&rng, 300));
             continue;
         }
         if (rc != MMAPOBJ_OK) relia_fail("candidate %u: create: %s: %s", id, mmapobj_code_name(rc), mmapobj_errmsg(NULL));
@@ -539,21 +569,30 @@ static void resolve_killed(uint32_t id)
         else atomic_store(&S->intent[k], d);
         CHECK_OK(m, mmapobj_close(&m));
     }
-    printf("writer handover: candidate %u SIGKILLed (%s an operation)\n", id, inflight ? "inside" : "outside");
+    printf("writer handover: candidate %u killed (%s an operation)\n", id, inflight ? "inside" : "outside");
     free(scratch);
 }
 
 /* One run: a writer and g_readers readers for g_seconds. churn 1: the writer closes and reopens
  * every few hundred operations and the readers reopen every few rounds (races between a closing
  * writer's shrink and readers opening); churn 2: CANDIDATES writer processes take turns. */
-static void run_phase(const char *phase, int churn, uint64_t *total_reads)
+static void run_phase(const char *phase, int churn, const char *shared_path, uint64_t *total_reads)
 {
     g_churn = churn;
     unlink(g_path);
     memset(S, 0, sizeof *S);
+    S->salt = g_salt;
+    S->seconds = g_seconds;
+    S->nkeys = g_nkeys;
+    S->readers = g_readers;
+    S->churn = churn;
+    CHECK(strlen(g_path) < sizeof S->path);
+    strcpy(S->path, g_path);
     unsigned budget = (unsigned)(g_seconds * 20 + 300);
+    char ids[MAX_READERS][16];
+    for (int i = 0; i < MAX_READERS; i++) snprintf(ids[i], sizeof ids[i], "%d", i);
 
-    pid_t w = -1, cands[CANDIDATES] = {-1, -1, -1};
+    int w = -1, cands[CANDIDATES] = {-1, -1, -1};
     if (churn == 2) {
         /* Handover: the file exists before the candidates start; every key may be touched. */
         mmapobj_map *c = NULL;
@@ -561,26 +600,26 @@ static void run_phase(const char *phase, int churn, uint64_t *total_reads)
         CHECK_OK(c, mmapobj_close(&c));
         atomic_store(&S->next_new, g_nkeys);
         atomic_store(&S->writer_ready, 1);
-        for (int i = 0; i < CANDIDATES; i++) cands[i] = relia_spawn(candidate_main, (void *)(intptr_t)i, budget, i);
+        for (int i = 0; i < CANDIDATES; i++) cands[i] = sp_spawn("candidate", budget, i, shared_path, ids[i], (const char *)NULL);
     } else {
-        w = relia_spawn(writer_main, NULL, budget, 0);
+        w = sp_spawn("writer", budget, 0, shared_path, (const char *)NULL);
     }
     double until = relia_now() + 60;
     while (!atomic_load_explicit(&S->writer_ready, memory_order_acquire)) {
-        int st;
-        if (waitpid(w, &st, WNOHANG) == w) {
+        sp_status st;
+        if (sp_wait_any(0, &st) >= 0) {
             char b[64];
-            relia_fail("writer ended before the file was ready: %s", relia_status_str(st, b, sizeof b));
+            relia_fail("writer ended before the file was ready: %s", sp_status_str(&st, b, sizeof b));
         }
         if (relia_now() > until) relia_fail("writer did not create the file within 60 s");
-        usleep(1000);
+        sp_sleep_us(1000);
     }
-    for (int i = 0; i < g_readers; i++) relia_spawn(reader_main, (void *)(intptr_t)i, budget, i + 1);
+    for (int i = 0; i < g_readers; i++) sp_spawn("reader", budget, i + 1, shared_path, ids[i], (const char *)NULL);
 
     /* Reap in whatever order they end; any failure kills the rest. */
     int writers = churn == 2 ? CANDIDATES : 1, left = g_readers + writers;
     double end = relia_now() + budget + 10;
-    /* Handover: candidate 0 is SIGKILLed at a random moment; another takes over and repairs the
+    /* Handover: candidate 0 is killed (SIGKILL / TerminateProcess) at a random moment; another takes over and repairs the
      * file while the readers go on reading. */
     relia_rng krng = {g_salt ^ 0x4B494C4Cull};
     double kill_at = relia_now() + g_seconds * (0.2 + 0.6 * (double)relia_below(&krng, 1000) / 1000.0);
@@ -588,7 +627,7 @@ static void run_phase(const char *phase, int churn, uint64_t *total_reads)
     while (left > 0) {
         if (!killed && relia_now() >= kill_at) {
             atomic_store(&S->dead[0], 1);
-            kill(cands[0], SIGKILL);
+            if (cands[0] >= 0) sp_kill(cands[0]);
             killed = 1;
         }
         if (churn == 2 && left == g_readers && !atomic_load(&S->final_ready)) {
@@ -609,29 +648,27 @@ static void run_phase(const char *phase, int churn, uint64_t *total_reads)
                    phase, (uint64_t)atomic_load(&S->sessions), CANDIDATES, (uint64_t)atomic_load(&S->lock_refusals),
                    (uint64_t)atomic_load(&S->writer_ops), cs.file_size, live);
         }
-        int st;
-        pid_t p = waitpid(-1, &st, WNOHANG);
-        if (p > 0) {
+        sp_status st;
+        int p = sp_wait_any(0, &st);
+        if (p >= 0) {
             int is_writer = p == w;
             for (int i = 0; i < CANDIDATES; i++) is_writer |= p == cands[i];
             const char *who = is_writer ? "writer" : "reader";
             char b[64];
-            if (churn == 2 && p == cands[0] && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) {
+            if (churn == 2 && p == cands[0] && st.how == SP_KILLED) {
                 resolve_killed(0);
-                for (int i = 0; i < relia_nkids; i++)
-                    if (relia_kids[i] == p) relia_kids[i] = 0;
+                cands[0] = -1;
                 left--;
                 continue;
             }
-            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-                relia_fail("%s %d ended with %s", who, (int)p, relia_status_str(st, b, sizeof b));
-            for (int i = 0; i < relia_nkids; i++)
-                if (relia_kids[i] == p) relia_kids[i] = 0;
+            if (!sp_ok(&st)) relia_fail("%s (slot %d) ended with %s", who, p, sp_status_str(&st, b, sizeof b));
+            for (int i = 0; i < CANDIDATES; i++)
+                if (cands[i] == p) cands[i] = -1;
             left--;
             continue;
         }
         if (relia_now() > end) relia_fail("children did not finish within %u s", budget + 10);
-        usleep(5000);
+        sp_sleep_us(5000);
     }
 
     /* The writer has closed: the file reopens, verifies and holds exactly the final state. */
@@ -680,8 +717,11 @@ static void run_phase(const char *phase, int churn, uint64_t *total_reads)
     *total_reads += reads + iter_reads;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    static const sp_role roles[] = {
+        {"writer", writer_main}, {"reader", reader_main}, {"candidate", candidate_main}, {NULL, NULL}};
+    sp_main(argc, argv, roles);
     setvbuf(stdout, NULL, _IOLBF, 0);
     g_salt = relia_seed();
     g_seconds = relia_long() ? 150.0 : relia_quick() ? 1.0 : 2.0; /* per phase */
@@ -695,12 +735,14 @@ int main(void)
 
     const char *dir = test_dir("concurrency");
     g_path = test_path(dir, "stress.mmo");
-    S = relia_shared(sizeof *S);
+    const char *shared_path = test_path(dir, "shared.bin");
+    S = sp_shared_create(shared_path, sizeof *S);
     uint64_t total = 0;
-    run_phase("steady", 0, &total);
-    run_phase("open/close churn", 1, &total);
-    run_phase("writer handover", 2, &total);
+    run_phase("steady", 0, shared_path, &total);
+    run_phase("open/close churn", 1, shared_path, &total);
+    run_phase("writer handover", 2, shared_path, &total);
     printf("test_concurrency: OK: stress reads checked: %" PRIu64 "\n", total);
+    sp_shared_close(S, sizeof *S);
     relia_rmdir(dir);
     return 0;
 }

@@ -1,5 +1,6 @@
-/* test_crash.c - SIGKILL loops: a forked writer applies a deterministic sequence of operations
- * (relia.h) and is killed with SIGKILL after a random delay; then
+/* test_crash.c - kill loops: a child writer (this program started again, spawn.h) applies a
+ * deterministic sequence of operations (relia.h) and is killed (SIGKILL / TerminateProcess) after
+ * a random delay from its start; then
  *   1. the file opens read-only and holds exactly the state after the last operation that
  *      returned, except that the operation in flight may or may not have happened (every present
  *      key holds exactly a value that was written for it, iteration produces exactly the present
@@ -20,11 +21,17 @@
 #define INIT_SIZE ((uint64_t)32 * 1024)
 #define MAX_SIZE ((uint64_t)256 * 1024 * 1024)
 
+/* Shared with the child (a file mapping in the test directory): */
 struct shared {
+    _Atomic uint32_t started; /* the child is running (the kill delay counts from here) */
     _Atomic uint32_t created; /* the child's first mmapobj_create returned */
     _Atomic uint32_t opens;   /* creates that returned in this child */
     _Atomic uint64_t intent;  /* op index about to be applied */
     _Atomic uint64_t done;    /* op index whose call returned */
+    uint64_t salt;            /* set by the parent before each child starts: */
+    uint64_t start;           /* first op index of the child */
+    char path[1024];          /* the map file */
+    uint32_t ver[NKEYS];      /* the parent's model when the child starts */
 };
 
 static struct shared *S;
@@ -44,9 +51,18 @@ static int is_set(uint32_t k, uint32_t v)
     return v > 0 && relia_op_of(k, v, g_salt, MAX_EXTRA).kind != RELIA_OP_DELETE;
 }
 
-static int child_main(void *arg)
+/* Child role "writer" SHARED_PATH: writes until it is killed. */
+static int child_main(int argc, char **argv)
 {
-    (void)arg;
+    if (argc != 1) return 2;
+    S = sp_shared_open(argv[0], sizeof *S);
+    memcpy(ver, S->ver, sizeof ver); /* the child continues the parent's model */
+    g_salt = S->salt;
+    g_start = S->start;
+    g_path = S->path;
+    g_scratch = malloc(RELIA_SCRATCH);
+    if (!g_scratch) return 5;
+    atomic_store(&S->started, 1);
     mmapobj_map *w = NULL;
     int rc = mmapobj_create(g_path, INIT_SIZE, 8, MAX_SIZE, &w);
     if (rc != MMAPOBJ_OK) {
@@ -173,8 +189,10 @@ static void check_writer(mmapobj_map *w, const char *phase)
                    st.free_bytes, st.file_size);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    static const sp_role roles[] = {{"writer", child_main}, {NULL, NULL}};
+    sp_main(argc, argv, roles);
     setvbuf(stdout, NULL, _IOLBF, 0);
     g_salt = relia_seed();
     long kills = relia_env_long("MMAPOBJ_TEST_KILLS", relia_quick() ? 20 : 100);
@@ -183,7 +201,11 @@ int main(void)
     CHECK(g_scratch);
     const char *dir = test_dir("crash");
     g_path = test_path(dir, "crash.mmo");
-    S = relia_shared(sizeof *S);
+    const char *shared_path = test_path(dir, "shared.bin");
+    S = sp_shared_create(shared_path, sizeof *S);
+    S->salt = g_salt;
+    CHECK(strlen(g_path) < sizeof S->path);
+    strcpy(S->path, g_path);
     relia_rng rng = {g_salt ^ 0x4B494C4Cull};
 
     uint64_t held_rounds = 0, next = 1, total_ops = 0, pending_seen = 0, noent = 0, reader_verify_bad = 0;
@@ -195,16 +217,19 @@ int main(void)
             unlink(g_path);
             memset(ver, 0, sizeof ver);
         }
+        atomic_store(&S->started, 0);
         atomic_store(&S->created, 0);
         atomic_store(&S->opens, 0);
         atomic_store(&S->intent, next - 1);
         atomic_store(&S->done, next - 1);
         g_start = next;
+        S->start = next;
+        memcpy(S->ver, ver, sizeof ver);
 
         /* Roughly log-uniform delay between 30 us and 60 ms: kills land in create, repair, growth and
          * steady writing alike. */
         unsigned e = (unsigned)relia_below(&rng, 11);
-        useconds_t delay = (useconds_t)((30u << e) + relia_below(&rng, 30u << e));
+        uint64_t delay = (30u << e) + relia_below(&rng, 30u << e);
         if (relia_quick()) delay *= 8; /* valgrind runs the child ~20x slower */
         /* Every other round a reader holds the file open across the kill and the repair: it must
          * follow the dead writer's growth, not wait forever on its odd seq, and read through the
@@ -215,13 +240,25 @@ int main(void)
             if (hrc != MMAPOBJ_OK) relia_fail("round %ld: open before the child: %s: %s", round, mmapobj_code_name(hrc), mmapobj_errmsg(NULL));
             held_rounds++;
         }
-        pid_t pid = relia_spawn(child_main, NULL, 120, -1);
-        usleep(delay);
-        kill(pid, SIGKILL);
-        int st = relia_wait(pid, 60);
-        if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
+        int kid = sp_spawn("writer", 120, -1, shared_path, (const char *)NULL);
+        /* The delay counts from the child's start, so that kills land in its first create too
+         * (starting a process takes longer than a fork did). */
+        double until = relia_now() + 60;
+        while (!atomic_load(&S->started)) {
+            sp_status early;
+            if (sp_wait_any(0, &early) == kid) {
+                char b[64];
+                relia_fail("round %ld: child ended with %s before it started", round, sp_status_str(&early, b, sizeof b));
+            }
+            if (relia_now() > until) relia_fail("round %ld: child did not start within 60 s", round);
+            sp_sleep_us(20);
+        }
+        sp_sleep_us(delay);
+        sp_kill(kid);
+        sp_status st = sp_wait(kid, 60);
+        if (st.how != SP_KILLED) {
             char b[64];
-            relia_fail("round %ld: child ended with %s before the kill", round, relia_status_str(st, b, sizeof b));
+            relia_fail("round %ld: child ended with %s before the kill", round, sp_status_str(&st, b, sizeof b));
         }
         uint64_t done = atomic_load(&S->done), intent = atomic_load(&S->intent);
         if (intent != done && intent != done + 1) relia_fail("round %ld: intent %" PRIu64 " done %" PRIu64, round, intent, done);
@@ -287,7 +324,7 @@ int main(void)
     if (d) {
         struct dirent *e;
         while ((e = readdir(d)) != NULL)
-            stray += e->d_name[0] != '.' && strcmp(e->d_name, "crash.mmo") != 0;
+            stray += e->d_name[0] != '.' && strcmp(e->d_name, "crash.mmo") != 0 && strcmp(e->d_name, "shared.bin") != 0;
         closedir(d);
     }
     printf("test_crash: %d stray temporary files left in the directory by killed creates\n", stray);
@@ -300,6 +337,7 @@ int main(void)
     } else {
         printf("test_crash: O_TMPFILE unsupported in %s (%s): stray files not checked\n", dir, strerror(errno));
     }
+    sp_shared_close(S, sizeof *S);
     relia_rmdir(dir);
     free(g_scratch);
     return 0;

@@ -1,12 +1,14 @@
 /* test_limits.c - resource limits: a write that cannot get space fails with a clear error
  * (E_NOSPC for the disk or the file size limit, E_FULL for max_file_size), nothing written earlier
  * is lost, the handle stays usable, and the file still opens and verifies.
- *   1. RLIMIT_FSIZE in a forked child (SIGXFSZ ignored);
+ *   1. RLIMIT_FSIZE in a child process (SIGXFSZ ignored);
  *   2. max_file_size reached (E_FULL);
  *   3. churn of mixed value sizes keeps the file within a few times the live data;
- *   4. a full 1 MiB tmpfs (ENOSPC), in a private mount namespace of a forked child: only when the
+ *   4. a full 1 MiB tmpfs (ENOSPC), in a private mount namespace of a child process: only when the
  *      test may mount (root with CAP_SYS_ADMIN); otherwise it prints SKIP with the reason. */
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -209,25 +211,43 @@ static int churn_big_child(void *arg)
     return churn(20000, relia_quick() ? 150000 : 4000000, "churn-20k");
 }
 
-static int run(int (*fn)(void *), const char *what)
+/* Each case runs in a child process (this program started again with --child ROLE DIR). */
+static int run(const char *role, const char *what)
 {
-    pid_t pid = relia_spawn(fn, NULL, 300, -1);
-    int st = relia_wait(pid, 320);
+    int kid = sp_spawn(role, 300, -1, g_dir, (const char *)NULL);
+    sp_status st = sp_wait(kid, 320);
     char b[64];
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_SKIP) return 1;
-    relia_fail("%s: child ended with %s", what, relia_status_str(st, b, sizeof b));
+    if (sp_ok(&st)) return 0;
+    if (st.how == SP_EXITED && st.code == EXIT_SKIP) return 1;
+    relia_fail("%s: child ended with %s", what, sp_status_str(&st, b, sizeof b));
 }
 
-int main(void)
+/* A child role: fn after g_dir = argv[0]. */
+#define ROLE(name, fn)                                         \
+    static int name(int argc, char **argv)                     \
+    {                                                          \
+        if (argc != 1) return 2;                               \
+        g_dir = argv[0];                                       \
+        return fn(NULL);                                       \
+    }
+ROLE(fsize_role, fsize_child)
+ROLE(full_role, full_child)
+ROLE(tmpfs_role, tmpfs_child)
+ROLE(churn_role, churn_child)
+ROLE(churn_big_role, churn_big_child)
+
+int main(int argc, char **argv)
 {
+    static const sp_role roles[] = {{"fsize", fsize_role}, {"full", full_role}, {"tmpfs", tmpfs_role},
+                                    {"churn", churn_role}, {"churn_big", churn_big_role}, {NULL, NULL}};
+    sp_main(argc, argv, roles);
     setvbuf(stdout, NULL, _IOLBF, 0);
     g_dir = test_dir("limits");
-    run(fsize_child, "RLIMIT_FSIZE");
-    run(full_child, "max_file_size");
-    int skipped = run(tmpfs_child, "tmpfs ENOSPC");
-    run(churn_child, "churn keeps the file bounded"); /* regression: bugs-for-A #2 */
-    run(churn_big_child, "churn of 20k keys keeps the file bounded"); /* regression: bugs-for-A #2b */
+    run("fsize", "RLIMIT_FSIZE");
+    run("full", "max_file_size");
+    int skipped = run("tmpfs", "tmpfs ENOSPC");
+    run("churn", "churn keeps the file bounded"); /* regression: bugs-for-A #2 */
+    run("churn_big", "churn of 20k keys keeps the file bounded"); /* regression: bugs-for-A #2b */
     printf("test_limits: OK (RLIMIT_FSIZE, max_file_size, churn bound%s)\n", skipped ? "; tmpfs case SKIPPED, see above" : ", tmpfs ENOSPC");
     relia_rmdir(g_dir);
     return 0;
