@@ -37,19 +37,59 @@ export interface Stats {
   countBytes: number;
 }
 
-/** An error reported by libmmapobj, or a state error with mmap-object's text. */
+/** The library's names of its error codes (enum mmapobj_code of mmapobj.h), and the package's own two. */
+export type CodeName =
+  | 'MMAPOBJ_E_IO'
+  | 'MMAPOBJ_E_NOENT'
+  | 'MMAPOBJ_E_ACCESS'
+  | 'MMAPOBJ_E_NOTREG'
+  | 'MMAPOBJ_E_LOCKED'
+  | 'MMAPOBJ_E_NOSPC'
+  | 'MMAPOBJ_E_NOMEM'
+  | 'MMAPOBJ_E_BADMAGIC'
+  | 'MMAPOBJ_E_MAJOR'
+  | 'MMAPOBJ_E_MINOR'
+  | 'MMAPOBJ_E_TOOSMALL'
+  | 'MMAPOBJ_E_CORRUPT'
+  | 'MMAPOBJ_E_LAYOUT'
+  | 'MMAPOBJ_E_INVAL'
+  | 'MMAPOBJ_E_READONLY'
+  | 'MMAPOBJ_E_CLOSED'
+  | 'MMAPOBJ_E_BUFSMALL'
+  | 'MMAPOBJ_E_FULL'
+  | 'MMAPOBJ_E_TOOBIG'
+  | 'MMAPOBJ_E_RESERVE'
+  | 'MMAPOBJ_E_LOAD'
+  | 'MMAPOBJ_E_ABI';
+
+/** Library codes that stand for one OS error, and their OS names (an error's `code`). */
+interface OsCodes {
+  MMAPOBJ_E_NOENT: 'ENOENT';
+  MMAPOBJ_E_ACCESS: 'EACCES';
+  MMAPOBJ_E_NOSPC: 'ENOSPC';
+  MMAPOBJ_E_NOMEM: 'ENOMEM';
+}
+
+/** The `code` string of an MmapObjError: an OS name, or the library's or package's name. */
+export type ErrorCode = OsCodes[keyof OsCodes] | Exclude<CodeName, keyof OsCodes>;
+
+/** An error reported by libmmapobj, a state error with mmap-object's text, or a load failure. */
 export class MmapObjError extends Error {
   name: 'MmapObjError';
-  /** Negative libmmapobj code (enum mmapobj_code), if the library reported one. */
-  code: number | undefined;
-  /** Symbolic name of the code, e.g. "MMAPOBJ_E_LOCKED". */
-  codeName: string | undefined;
+  /** 'ENOENT' / 'EACCES' / 'ENOSPC' / 'ENOMEM', or the name of the code ('MMAPOBJ_E_LOCKED'). */
+  code: ErrorCode;
+  /** Negative: -errno of the OS for OS names, the library's code otherwise; undefined for MMAPOBJ_E_LOAD/ABI. */
+  errno?: number;
+  /** The library's name of the code, e.g. "MMAPOBJ_E_NOENT" (the key of `codes`). */
+  codeName: CodeName;
+  /** The libmmapobj function that failed ('mmapobj_open'...), if any. */
+  syscall?: string;
   /** The file concerned. */
-  path: string | undefined;
+  path?: string;
   /** The key concerned, if any. */
-  key: string | undefined;
+  key?: string;
   /** libmmapobj's detail text, if any. */
-  detail: string | undefined;
+  detail?: string;
 }
 
 /** The Map-style class: get/set/has/delete/size/iteration over a shared file. */
@@ -148,8 +188,8 @@ export const Open: OpenConstructor;
 /** The libmmapobj file in use. */
 export const library: { readonly path: string; readonly version: string; readonly abi: number };
 
-/** libmmapobj result codes by symbolic name, read from the loaded library. */
-export const codes: { readonly [name: string]: number };
+/** Every error code by its name: the string an error's `code` has for it (frozen). */
+export const codes: { readonly [K in CodeName]: K extends keyof OsCodes ? OsCodes[K] : K };
 
 /** The SharedMap under a Create/Open object. */
 export function mapOf(obj: SharedObjectMethods): SharedMap;

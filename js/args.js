@@ -2,7 +2,7 @@
 // Argument checks of the package: paths, Create's sizes and options, and the TypeErrors for keys and
 // values that the map refuses. Nothing here touches the library.
 
-const { showKey } = require('./errors');
+const { showKey, argTypeError, argValueError, rangeError } = require('./errors');
 
 const OPTION_NAMES = ['fileSize', 'buckets', 'maxFileSize'];
 
@@ -16,12 +16,16 @@ function describeType(v) {
   return ctor && typeof ctor.name === 'string' && ctor.name ? ctor.name : 'object';
 }
 
+// A size or count: a TypeError for anything but a number, a RangeError for a number that is not a
+// non-negative safe integer. undefined and null select the default (0).
 function sizeArg(name, v) {
   if (v === undefined || v === null) return 0;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > Number.MAX_SAFE_INTEGER) {
-    throw new RangeError(
-      `${name} must be a non-negative integer (bytes or a count; 0 or omitted for the default), ` +
-        `got ${typeof v === 'number' ? v : describeType(v)}`
+  if (typeof v !== 'number') {
+    throw argTypeError(`${name} must be a number (bytes or a count; 0 or omitted for the default), got ${describeType(v)}`);
+  }
+  if (!Number.isInteger(v) || v < 0 || v > Number.MAX_SAFE_INTEGER) {
+    throw rangeError(
+      `${name} must be a non-negative integer (bytes or a count; 0 or omitted for the default), got ${v}`
     );
   }
   return v;
@@ -30,15 +34,15 @@ function sizeArg(name, v) {
 /** A path argument (string or file: URL) as a string; TypeErrors for anything else. */
 function pathArg(p, what) {
   if (p instanceof URL) {
-    if (p.protocol !== 'file:') throw new TypeError(`${what}: only file: URLs are supported, got ${p.href}`);
+    if (p.protocol !== 'file:') throw argValueError(`${what}: only file: URLs are supported, got ${p.href}`);
     p = require('url').fileURLToPath(p);
   }
   if (typeof p !== 'string') {
-    throw new TypeError(`${what}: path must be a string, got ${describeType(p)}`);
+    throw argTypeError(`${what}: path must be a string, got ${describeType(p)}`);
   }
-  if (p === '') throw new TypeError(`${what}: path must not be empty`);
-  if (p.indexOf('\0') !== -1) throw new TypeError(`${what}: path must not contain NUL characters`);
-  if (!p.isWellFormed()) throw new TypeError(`${what}: path is not well-formed UTF-16 (lone surrogate)`);
+  if (p === '') throw argValueError(`${what}: path must not be empty`);
+  if (p.indexOf('\0') !== -1) throw argValueError(`${what}: path must not contain NUL characters`);
+  if (!p.isWellFormed()) throw argValueError(`${what}: path is not well-formed UTF-16 (lone surrogate)`);
   return p;
 }
 
@@ -46,10 +50,10 @@ function pathArg(p, what) {
 function createOptions(args) {
   const [, a, b, c] = args;
   if (a !== null && typeof a === 'object') {
-    if (args.length > 2) throw new TypeError('Create: pass either an options object or sizes, not both');
+    if (args.length > 2) throw argValueError('Create: pass either an options object or sizes, not both');
     for (const k of Object.keys(a)) {
       if (!OPTION_NAMES.includes(k)) {
-        throw new TypeError(`Create: unknown option "${k}" (known: ${OPTION_NAMES.join(', ')})`);
+        throw argValueError(`Create: unknown option "${k}" (known: ${OPTION_NAMES.join(', ')})`);
       }
     }
     return {
@@ -68,30 +72,30 @@ function createOptions(args) {
 /** SharedMap.create's options argument (an object) as sizes. */
 function optionsObject(options) {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(`SharedMap.create: options must be an object, got ${describeType(options)}`);
+    throw argTypeError(`SharedMap.create: options must be an object, got ${describeType(options)}`);
   }
   return createOptions([undefined, options]);
 }
 
 function callbackArg(what, callback) {
   if (callback !== undefined && typeof callback !== 'function') {
-    throw new TypeError(`${what}: callback must be a function, got ${describeType(callback)}`);
+    throw argTypeError(`${what}: callback must be a function, got ${describeType(callback)}`);
   }
 }
 
 function keyTypeError(key) {
-  return new TypeError(`SharedMap keys must be strings, got ${describeType(key)}`);
+  return argTypeError(`SharedMap keys must be strings, got ${describeType(key)}`);
 }
 
 function loneSurrogateError(what, key) {
-  return new TypeError(
+  return argValueError(
     `${what} ${showKey(key)} is not well-formed UTF-16 (it contains a lone surrogate), so it ` +
       'cannot be stored as UTF-8 exactly; use str.toWellFormed() to replace lone surrogates with U+FFFD'
   );
 }
 
 function valueTypeError(key, value) {
-  return new TypeError(
+  return argTypeError(
     `Cannot store a value of type ${describeType(value)} (key ${showKey(key)}): values must be ` +
       'strings, numbers, Buffers or Uint8Arrays'
   );

@@ -1,7 +1,7 @@
 'use strict';
 // Entry point of the mmapobj package (CommonJS). Only re-exports; see docs/API.md.
-const { library, codes } = require('./native');
-const { MmapObjError } = require('./errors');
+const { library } = require('./native');
+const { MmapObjError, publicCodes } = require('./errors');
 const { SharedMap } = require('./map');
 const { Create, Open, mapOf } = require('./proxy');
 
@@ -12,8 +12,12 @@ module.exports = {
   MmapObjError,
   /** {path, version, abi}: the libmmapobj file in use. */
   library,
-  /** libmmapobj result codes by name (MMAPOBJ_E_LOCKED, ...), read from the library. */
-  codes,
+  /**
+   * Every error code by the library's name (and the package's MMAPOBJ_E_LOAD/ABI): the string an
+   * error's `code` has for it (codes.MMAPOBJ_E_LOCKED === 'MMAPOBJ_E_LOCKED', codes.MMAPOBJ_E_NOENT
+   * === 'ENOENT'). Frozen.
+   */
+  codes: publicCodes(),
   /** The SharedMap under a Create/Open object. */
   mapOf,
 };

@@ -10,7 +10,7 @@
 
 const { types } = require('util');
 const { fn, codes, view, STATUS, KIND } = require('./native');
-const { MmapObjError, fromCode, TEXT, showKey } = require('./errors');
+const { MmapObjError, fromCode, typeError, argTypeError, TEXT, showKey } = require('./errors');
 const args = require('./args');
 const { describeType, keyTypeError, loneSurrogateError, valueTypeError } = args;
 const { scratchOf } = require('./scratch');
@@ -82,7 +82,7 @@ class SharedMap {
   /** Use SharedMap.create() / SharedMap.open(). */
   constructor(token, handle, path, writable) {
     if (token !== CONSTRUCT) {
-      throw new TypeError('Use SharedMap.create(path, options) or SharedMap.open(path)');
+      throw typeError('ERR_ILLEGAL_CONSTRUCTOR', 'Use SharedMap.create(path, options) or SharedMap.open(path)');
     }
     this.#path = path;
     this.#writable = writable;
@@ -303,7 +303,7 @@ class SharedMap {
 
   /** Calls fn(value, key, map) for every entry. */
   forEach(callback, thisArg) {
-    if (typeof callback !== 'function') throw new TypeError(`forEach: ${describeType(callback)} is not a function`);
+    if (typeof callback !== 'function') throw argTypeError(`forEach: ${describeType(callback)} is not a function`);
     for (const [k, v] of this.entries()) callback.call(thisArg, v, k, this);
   }
 
@@ -326,7 +326,7 @@ class SharedMap {
       return new MapIterator(this.#iterOpen(), this.#state, this.#path, mode)._drain(valueBudget);
     } catch (e) {
       // A reader whose file outgrew its reservation reopens and reads everything again.
-      if (e.code !== E_RESERVE || this.#writable || this.#h === null) throw e;
+      if (e.codeName !== 'MMAPOBJ_E_RESERVE' || this.#writable || this.#h === null) throw e;
       this.#reopen();
       return new MapIterator(this.#iterOpen(), this.#state, this.#path, mode)._drain(valueBudget);
     }
@@ -337,7 +337,7 @@ class SharedMap {
     if (h === null) throw this.#closed(TEXT.READ_CLOSED);
     const out = [null];
     const rc = fn.iter_open(h, out);
-    if (rc !== OK) throw fromCode(rc, { handle: h, path: this.#path, op: 'iterate' });
+    if (rc !== OK) throw fromCode(rc, { handle: h, path: this.#path, op: 'iter_open' });
     return out[0];
   }
 
@@ -465,7 +465,7 @@ class SharedMap {
 
 // The handle is closed by now, so there is no per-handle detail to read.
 function closeError(rc, path) {
-  return new MmapObjError(`close: ${fn.strerror(rc)} (file ${path})`, { code: rc, path });
+  return new MmapObjError(`close: ${fn.strerror(rc)} (file ${path})`, { code: rc, path, syscall: 'mmapobj_close' });
 }
 
 const CONSTRUCT = Symbol('SharedMap.construct');

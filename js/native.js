@@ -13,6 +13,7 @@
 const fs = require('fs');
 const path = require('path');
 const koffi = require('koffi');
+const { packageError } = require('./errors');
 
 /** MMAPOBJ_ABI_VERSION this binding was written for (csrc/include/mmapobj.h). */
 const EXPECTED_ABI = 1;
@@ -42,9 +43,7 @@ function loadLibrary() {
       lib = koffi.load(c.file);
     } catch (e) {
       if (c.mustExist) {
-        const err = new Error(`mmapobj: cannot load ${c.file} (${c.how}): ${e.message}`);
-        err.code = 'ERR_MMAPOBJ_LOAD';
-        throw err;
+        throw packageError('MMAPOBJ_E_LOAD', `mmapobj: cannot load ${c.file} (${c.how}): ${e.message}`, c.file);
       }
       tried.push(`  ${c.file} (${c.how}): ${e.message}`);
       continue;
@@ -53,22 +52,21 @@ function loadLibrary() {
     try {
       abi = lib.func('int mmapobj_abi_version(void)')();
     } catch (e) {
-      const err = new Error(`mmapobj: ${c.file} (${c.how}) is not libmmapobj: ${e.message}`);
-      err.code = 'ERR_MMAPOBJ_LOAD';
-      throw err;
+      throw packageError('MMAPOBJ_E_LOAD', `mmapobj: ${c.file} (${c.how}) is not libmmapobj: ${e.message}`, c.file);
     }
     if (abi !== EXPECTED_ABI) {
-      const err = new Error(
+      throw packageError(
+        'MMAPOBJ_E_ABI',
         `mmapobj: ${c.file} (${c.how}) has ABI version ${abi}, but this package expects ` +
           `ABI version ${EXPECTED_ABI}. Rebuild the library (npm rebuild mmapobj) or point ` +
-          'MMAPOBJ_LIBRARY at a matching libmmapobj.so.1.'
+          'MMAPOBJ_LIBRARY at a matching libmmapobj.so.1.',
+        c.file
       );
-      err.code = 'ERR_MMAPOBJ_ABI';
-      throw err;
     }
     return { lib, file: resolveLoadedPath(c.file, lib), abi };
   }
-  const err = new Error(
+  throw packageError(
+    'MMAPOBJ_E_LOAD',
     'mmapobj: cannot find libmmapobj. Tried:\n' +
       tried.join('\n') +
       '\nThe package builds it when it is installed (needs cmake, a C compiler and libxxhash-dev). ' +
@@ -77,8 +75,6 @@ function loadLibrary() {
       `\`node ${path.join(PACKAGE_ROOT, 'js', 'install.js')}\` or \`npm rebuild mmapobj\`; ` +
       'or install libmmapobj system-wide (`cmake --install`), or set MMAPOBJ_LIBRARY to its path.'
   );
-  err.code = 'ERR_MMAPOBJ_LOAD';
-  throw err;
 }
 
 // For the system candidate, find the file the dynamic loader actually picked (from the process

@@ -13,14 +13,14 @@
 
 const { SharedMap, writes } = require('./map');
 const { createOptions, pathArg, describeType } = require('./args');
-const { MmapObjError, TEXT, showKey } = require('./errors');
+const { MmapObjError, TEXT, showKey, typeError, argTypeError, argValueError } = require('./errors');
 
 const kMap = Symbol('mmapobj.map');
 
 function mapOf(self, name) {
   const m = self !== null && (typeof self === 'object' || typeof self === 'function') ? self[kMap] : undefined;
   if (!(m instanceof SharedMap)) {
-    throw new TypeError(`${name}() must be called on a Create or Open object, got ${describeType(self)}`);
+    throw typeError('ERR_INVALID_THIS', `${name}() must be called on a Create or Open object, got ${describeType(self)}`);
   }
   return m;
 }
@@ -30,7 +30,7 @@ const METHOD_IMPLS = {
   close(callback) {
     const m = mapOf(this, 'close');
     if (m.closed) {
-      const err = new MmapObjError(TEXT.CLOSE_CLOSED, { code: undefined, path: m.path });
+      const err = new MmapObjError(TEXT.CLOSE_CLOSED, { code: 'MMAPOBJ_E_CLOSED', path: m.path });
       if (typeof callback === 'function') {
         process.nextTick(callback, err);
         return;
@@ -183,7 +183,7 @@ function ownKeysOf(target) {
 }
 
 function methodError(verb, key) {
-  return new TypeError(
+  return argValueError(
     `Cannot ${verb} ${showKey(key)}: it is a method of this object. Use SharedMap for a key with ` +
       'a method name.'
   );
@@ -211,7 +211,7 @@ const handler = {
   },
 
   set(target, key, value) {
-    if (typeof key === 'symbol') throw new TypeError(TEXT.SYMBOL);
+    if (typeof key === 'symbol') throw argTypeError(TEXT.SYMBOL);
     if (key in METHODS) throw methodError('overwrite', key);
     target[kMap].set(key, value);
     return true;
@@ -224,7 +224,7 @@ const handler = {
   },
 
   deleteProperty(target, key) {
-    if (typeof key === 'symbol') throw new TypeError(TEXT.SYMBOL);
+    if (typeof key === 'symbol') throw argTypeError(TEXT.SYMBOL);
     if (key in METHODS) throw methodError('delete', key);
     target[kMap].delete(key);
     return true;
@@ -252,30 +252,30 @@ const handler = {
   },
 
   defineProperty(target, key, desc) {
-    if (typeof key === 'symbol') throw new TypeError(TEXT.SYMBOL);
+    if (typeof key === 'symbol') throw argTypeError(TEXT.SYMBOL);
     if (key in METHODS) throw methodError('redefine', key);
     if ('get' in desc || 'set' in desc) {
-      throw new TypeError(`Cannot define accessor ${showKey(key)}: only data values can be stored`);
+      throw argValueError(`Cannot define accessor ${showKey(key)}: only data values can be stored`);
     }
     if (desc.configurable === false || desc.enumerable === false || desc.writable === false) {
-      throw new TypeError(
+      throw argValueError(
         `Cannot define ${showKey(key)} as non-configurable, non-enumerable or non-writable: ` +
           'stored properties are always enumerable and configurable'
       );
     }
     if (!('value' in desc)) {
-      throw new TypeError(`Cannot define ${showKey(key)} without a value`);
+      throw argValueError(`Cannot define ${showKey(key)} without a value`);
     }
     target[kMap].set(key, desc.value);
     return true;
   },
 
   preventExtensions() {
-    throw new TypeError('A shared object cannot be made non-extensible (Object.freeze/seal/preventExtensions)');
+    throw typeError('ERR_OPERATION_FAILED', 'A shared object cannot be made non-extensible (Object.freeze/seal/preventExtensions)');
   },
 
   setPrototypeOf() {
-    throw new TypeError('Cannot change the prototype of a shared object');
+    throw typeError('ERR_OPERATION_FAILED', 'Cannot change the prototype of a shared object');
   },
 };
 
@@ -291,7 +291,7 @@ function wrap(map, proto) {
  * Opens `path` for writing (creating it if needed; an existing file keeps its data).
  */
 function Create(path, ...sizes) {
-  if (!new.target) throw new TypeError('Create must be called as a constructor.');
+  if (!new.target) throw typeError('ERR_CONSTRUCT_CALL_REQUIRED', 'Create must be called as a constructor.');
   const args = [path, ...sizes];
   while (args.length > 1 && args[args.length - 1] === undefined) args.pop();
   path = pathArg(path, 'Create');
@@ -301,7 +301,7 @@ function Create(path, ...sizes) {
 
 /** new Open(path): opens an existing file read-only. */
 function Open(path) {
-  if (!new.target) throw new TypeError('Open must be called as a constructor.');
+  if (!new.target) throw typeError('ERR_CONSTRUCT_CALL_REQUIRED', 'Open must be called as a constructor.');
   path = pathArg(path, 'Open');
   return wrap(SharedMap.open(path), Open.prototype);
 }

@@ -11,28 +11,81 @@ const { ROOT, setup, thrown } = require('./helpers');
 const t = setup('errors');
 const { test, fresh } = t;
 
-test('codes are the C enum: every MMAPOBJ_* code of mmapobj.h, same numbers, from the library', () => {
+function headerCodes() {
   const header = fs.readFileSync(path.join(ROOT, 'csrc/include/mmapobj.h'), 'utf8');
   const body = header.slice(header.indexOf('enum mmapobj_code {'));
   const fromHeader = {};
   for (const m of body.slice(0, body.indexOf('};')).matchAll(/(MMAPOBJ_[A-Z_]+)\s*=\s*(-?\d+)/g)) {
     fromHeader[m[1]] = Number(m[2]);
   }
+  return fromHeader;
+}
+
+test('the code table read from the library is the C enum: every MMAPOBJ_* code of mmapobj.h, same numbers', () => {
+  const fromHeader = headerCodes();
   assert.ok(Object.keys(fromHeader).length >= 20);
-  assert.equal({ ...codes }, fromHeader);
+  assert.equal({ ...require('../../js/native').codes }, fromHeader);
 });
 
-test('MmapObjError carries code, codeName, path; file-level errors name the path', () => {
+test('codes: a frozen object of strings, one per error code of the library and of the package', () => {
+  assert.ok(Object.isFrozen(codes));
+  const names = Object.keys(headerCodes()).filter((k) => k.startsWith('MMAPOBJ_E_'));
+  assert.equal(Object.keys(codes).sort(), [...names, 'MMAPOBJ_E_LOAD', 'MMAPOBJ_E_ABI'].sort());
+  const os = { MMAPOBJ_E_NOENT: 'ENOENT', MMAPOBJ_E_ACCESS: 'EACCES', MMAPOBJ_E_NOSPC: 'ENOSPC', MMAPOBJ_E_NOMEM: 'ENOMEM' };
+  for (const [name, value] of Object.entries(codes)) assert.is(value, os[name] || name, name);
+});
+
+test("MmapObjError in Node's shape: OS code, negative errno, syscall, path; file-level errors name the path", () => {
   const missing = path.join(t.dir, 'no', 'such', 'dir', 'file');
   for (const make of [() => new Open(missing), () => new Create(missing), () => SharedMap.open(missing)]) {
     const e = thrown(make);
     assert.instance(e, MmapObjError);
     assert.instance(e, Error);
+    assert.is(e.name, 'MmapObjError');
+    assert.is(e.code, 'ENOENT');
     assert.is(e.code, codes.MMAPOBJ_E_NOENT);
+    assert.is(e.errno, -require('os').constants.errno.ENOENT);
+    assert.is(require('util').getSystemErrorName(e.errno), e.code);
     assert.is(e.codeName, 'MMAPOBJ_E_NOENT');
+    assert.match(e.syscall, /^mmapobj_(open|create)$/);
     assert.is(e.path, missing);
     assert.ok(e.message.includes(missing), e.message);
+    // Own enumerable properties as on Node's fs errors (name stays on the prototype).
+    assert.equal(Object.keys(e).slice(0, 5), ['code', 'errno', 'codeName', 'syscall', 'path']);
   }
+});
+
+test('library codes without one OS errno: the library name as code, its number as errno', () => {
+  const file = fresh();
+  const a = new Create(file);
+  const e = thrown(() => new Create(file));
+  assert.equal(
+    { code: e.code, errno: e.errno, codeName: e.codeName, syscall: e.syscall, path: e.path },
+    { code: 'MMAPOBJ_E_LOCKED', errno: -105, codeName: 'MMAPOBJ_E_LOCKED', syscall: 'mmapobj_create', path: file }
+  );
+  assert.is(e.code, codes.MMAPOBJ_E_LOCKED);
+  a.close();
+  // Closing twice (mmap-object's text) and using a closed map are E_CLOSED.
+  const twice = thrown(() => a.close());
+  assert.is(twice.message, 'Attempted to close a closed object.');
+  assert.equal([twice.code, twice.errno, twice.path], ['MMAPOBJ_E_CLOSED', -303, file]);
+  const closed = thrown(() => a.x);
+  assert.equal([closed.message, closed.code, closed.errno], ['Cannot read from closed object.', 'MMAPOBJ_E_CLOSED', -303]);
+  const r = new Open(file);
+  const ro = thrown(() => {
+    r.x = 1;
+  });
+  assert.equal([ro.message, ro.code, ro.errno, ro.key], ['Read-only object.', 'MMAPOBJ_E_READONLY', -302, 'x']);
+  r.close();
+});
+
+test('the callback of a second close gets the same error', async () => {
+  const file = fresh();
+  const o = new Create(file);
+  o.close();
+  const err = await new Promise((resolve) => o.close(resolve));
+  assert.instance(err, MmapObjError);
+  assert.equal([err.message, err.code, err.errno], ['Attempted to close a closed object.', 'MMAPOBJ_E_CLOSED', -303]);
 });
 
 test('Open of files that are not mmapobj files', () => {
@@ -138,12 +191,16 @@ test('wrong path arguments', () => {
     for (const make of [() => new Create(p), () => new Open(p), () => SharedMap.create(p), () => SharedMap.open(p)]) {
       const e = thrown(make);
       assert.instance(e, TypeError);
+      assert.is(e.code, 'ERR_INVALID_ARG_TYPE');
       assert.match(e.message, /path must be a string/);
     }
   }
-  assert.match(thrown(() => new Create('')).message, /must not be empty/);
-  assert.match(thrown(() => new Create(fresh() + '\0x')).message, /NUL/);
-  assert.match(thrown(() => new Open('\uD800')).message, /lone surrogate/);
+  for (const [p, text] of [['', /must not be empty/], [fresh() + '\0x', /NUL/], ['\uD800', /lone surrogate/]]) {
+    const e = thrown(() => new Open(p));
+    assert.instance(e, TypeError);
+    assert.is(e.code, 'ERR_INVALID_ARG_VALUE');
+    assert.match(e.message, text);
+  }
   // file: URLs work
   const file = fresh();
   const o = new Create(require('url').pathToFileURL(file));
@@ -152,31 +209,49 @@ test('wrong path arguments', () => {
   assert.is(new Open(file).k, 'v');
 });
 
-test('wrong sizes: negative, NaN, fractional, huge, non-numbers', () => {
-  const bad = [-1, NaN, 1.5, Infinity, 2 ** 60, '100', true, 10n];
-  for (const v of bad) {
-    for (const args of [[v], [0, v], [0, 0, v]]) {
+test('wrong sizes: a non-number is a TypeError, a bad number a RangeError', () => {
+  const cases = [[-1, RangeError], [NaN, RangeError], [1.5, RangeError], [Infinity, RangeError], [2 ** 60, RangeError],
+    ['100', TypeError], ['1000', TypeError], [true, TypeError], [10n, TypeError], [{}, TypeError]];
+  for (const [v, type] of cases) {
+    const code = type === TypeError ? 'ERR_INVALID_ARG_TYPE' : 'ERR_OUT_OF_RANGE';
+    const text = type === TypeError ? /must be a number/ : /must be a non-negative integer/;
+    // (an object as the first size is the options form: only the later positions for it)
+    for (const args of typeof v === 'object' ? [[0, v], [0, 0, v]] : [[v], [0, v], [0, 0, v]]) {
       const e = thrown(() => new Create(fresh(), ...args));
-      assert.instance(e, RangeError);
-      assert.match(e.message, /must be a non-negative integer/);
+      assert.instance(e, type, `${String(v)} at ${args.length}`);
+      assert.is(e.code, code);
+      assert.match(e.message, text);
     }
     const e = thrown(() => SharedMap.create(fresh(), { fileSize: v }));
-    assert.instance(e, RangeError);
+    assert.instance(e, type);
+    assert.is(e.code, code);
     assert.match(e.message, /fileSize/);
   }
-  assert.match(thrown(() => new Create(fresh(), { filesize: 10 })).message, /unknown option "filesize"/);
-  assert.match(thrown(() => SharedMap.create(fresh(), 'big')).message, /options must be an object/);
-  // A max size smaller than the file needs is the library's E_INVAL, naming the file.
-  const file = fresh();
-  const e = thrown(() => new Create(file, 0, 0, 100));
-  assert.instance(e, MmapObjError);
-  assert.is(e.codeName, 'MMAPOBJ_E_INVAL');
-  assert.ok(e.message.includes(file), e.message);
-  // A file size above the maximum (a size in the wrong unit) is refused, and no file is left.
+  let e = thrown(() => new Create(fresh(), { filesize: 10 }));
+  assert.instance(e, TypeError);
+  assert.is(e.code, 'ERR_INVALID_ARG_VALUE');
+  assert.match(e.message, /unknown option "filesize"/);
+  e = thrown(() => SharedMap.create(fresh(), 'big'));
+  assert.is(e.code, 'ERR_INVALID_ARG_TYPE');
+  assert.match(e.message, /options must be an object/);
+  // Sizes the library refuses are RangeErrors too, naming the file: a max size smaller than the
+  // file needs (any unit mix-up: 1 byte)...
+  for (const max of [1, 100]) {
+    const file = fresh();
+    e = thrown(() => new Create(file, 0, 0, max));
+    assert.instance(e, RangeError);
+    assert.is(e.code, 'ERR_OUT_OF_RANGE');
+    assert.is(e.path, file);
+    assert.ok(e.message.includes(file), e.message);
+    assert.match(e.message, /max_size/);
+    assert.not.ok(fs.existsSync(file));
+  }
+  // ... and a file size above the maximum: refused, and no file is left.
   const big = fresh();
-  const e2 = thrown(() => new Create(big, 2 ** 50));
-  assert.is(e2.codeName, 'MMAPOBJ_E_INVAL');
-  assert.ok(e2.message.includes(big), e2.message);
+  e = thrown(() => new Create(big, 2 ** 50));
+  assert.instance(e, RangeError);
+  assert.is(e.code, 'ERR_OUT_OF_RANGE');
+  assert.ok(e.message.includes(big), e.message);
   assert.not.ok(fs.existsSync(big));
   // Sizes that are fine: the old positional form and the options form.
   new Create(fresh(), 500000, 300).close();
@@ -191,6 +266,7 @@ test('SharedMap key types', () => {
     for (const op of ['get', 'has', 'delete']) {
       const e = thrown(() => w[op](key));
       assert.instance(e, TypeError);
+      assert.is(e.code, 'ERR_INVALID_ARG_TYPE');
       assert.match(e.message, /keys must be strings/);
     }
     assert.match(thrown(() => w.set(key, 1)).message, /keys must be strings/);
@@ -223,7 +299,8 @@ test('a write that would pass maxFileSize: "File grew too large.", nothing lost,
   });
   assert.instance(e, MmapObjError);
   assert.is(e.message, 'File grew too large.');
-  assert.is(e.codeName, 'MMAPOBJ_E_FULL');
+  assert.is(e.code, 'MMAPOBJ_E_FULL');
+  assert.is(e.syscall, 'mmapobj_set');
   assert.is(e.key, 'big');
   assert.is(o.big, undefined);
   assert.is(o.small, 'kept');
@@ -315,16 +392,25 @@ test('read-only handle: writes throw, nothing changes', () => {
 
 test('bad callbacks', () => {
   const m = SharedMap.create(fresh());
+  for (const e of [thrown(() => m.close('not a function')), thrown(() => m.forEach(null))]) {
+    assert.instance(e, TypeError);
+    assert.is(e.code, 'ERR_INVALID_ARG_TYPE');
+  }
   assert.match(thrown(() => m.close('not a function')).message, /callback must be a function/);
   assert.match(thrown(() => m.forEach(null)).message, /not a function/);
   m.close();
 });
 
-test('methods called on the wrong object', () => {
-  const e = thrown(() => Create.prototype.isOpen.call({}));
+test('methods called on the wrong object, constructors called wrongly', () => {
+  let e = thrown(() => Create.prototype.isOpen.call({}));
   assert.instance(e, TypeError);
+  assert.is(e.code, 'ERR_INVALID_THIS');
   assert.match(e.message, /must be called on a Create or Open object/);
-  assert.match(thrown(() => new SharedMap()).message, /SharedMap.create/);
+  e = thrown(() => new SharedMap());
+  assert.is(e.code, 'ERR_ILLEGAL_CONSTRUCTOR');
+  assert.match(e.message, /SharedMap.create/);
+  e = thrown(() => Create(fresh()));
+  assert.is(e.code, 'ERR_CONSTRUCT_CALL_REQUIRED');
 });
 
 test.run();

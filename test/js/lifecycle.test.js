@@ -63,7 +63,11 @@ test('MMAPOBJ_LIBRARY selects the file; a missing one is an error naming it', ()
   const bad = path.join(t.dir, 'nope', 'libmmapobj.so.1');
   const r2 = loadIn({ ...process.env, MMAPOBJ_LIBRARY: bad });
   assert.not.ok(r2.ok);
-  assert.is(r2.code, 'ERR_MMAPOBJ_LOAD');
+  // Load failures are MmapObjErrors too, with the package's own code (no library number).
+  assert.equal(
+    { name: r2.name, code: r2.code, codeName: r2.codeName, errno: r2.errno },
+    { name: 'MmapObjError', code: 'MMAPOBJ_E_LOAD', codeName: 'MMAPOBJ_E_LOAD', errno: undefined }
+  );
   assert.ok(r2.message.includes(bad), r2.message);
   assert.ok(r2.message.includes('MMAPOBJ_LIBRARY'), r2.message);
 });
@@ -73,7 +77,9 @@ test('a library with another ABI version is refused, naming the file and the exp
   execFileSync('cc', ['-shared', '-fPIC', '-o', so, path.join(FIX, 'fakeabi.c')]);
   const r = loadIn({ ...process.env, MMAPOBJ_LIBRARY: so });
   assert.not.ok(r.ok);
-  assert.is(r.code, 'ERR_MMAPOBJ_ABI');
+  assert.is(r.code, 'MMAPOBJ_E_ABI');
+  assert.is(r.name, 'MmapObjError');
+  assert.is(r.path, so);
   assert.ok(r.message.includes(so), r.message);
   assert.match(r.message, /ABI version 999/);
   assert.match(r.message, new RegExp(`expects ABI version ${library.abi}`));
@@ -84,14 +90,14 @@ test('MMAPOBJ_LIBRARY pointing at a non-library or another library: clear errors
   fs.writeFileSync(text, 'hello');
   const r = loadIn({ ...process.env, MMAPOBJ_LIBRARY: text });
   assert.not.ok(r.ok);
-  assert.is(r.code, 'ERR_MMAPOBJ_LOAD');
+  assert.is(r.code, 'MMAPOBJ_E_LOAD');
   assert.ok(r.message.includes(`cannot load ${text}`), r.message);
   const other = path.join(t.dir, 'libother.so');
   fs.writeFileSync(path.join(t.dir, 'other.c'), 'int something_else(void) { return 1; }\n');
   execFileSync('cc', ['-shared', '-fPIC', '-o', other, path.join(t.dir, 'other.c')]);
   const r2 = loadIn({ ...process.env, MMAPOBJ_LIBRARY: other });
   assert.not.ok(r2.ok);
-  assert.is(r2.code, 'ERR_MMAPOBJ_LOAD');
+  assert.is(r2.code, 'MMAPOBJ_E_LOAD');
   assert.ok(r2.message.includes(`${other} (env MMAPOBJ_LIBRARY) is not libmmapobj`), r2.message);
 });
 
@@ -119,7 +125,7 @@ test('no library anywhere: the error lists every path tried', () => {
     assert.not.ok(r.library.path.startsWith(pkg), r.library.path);
     return;
   }
-  assert.is(r.code, 'ERR_MMAPOBJ_LOAD');
+  assert.is(r.code, 'MMAPOBJ_E_LOAD');
   assert.ok(r.message.includes(path.join(pkg, 'build', 'libmmapobj.so.1')), r.message);
   // With a libmmapobj.so.1 where the dynamic loader looks, the same copy finds and uses it.
   const sysdir = path.join(t.dir, 'syslib');
@@ -276,6 +282,27 @@ test('a reader whose file outgrew its address reservation reopens by itself', ()
   r.close();
   o.close();
   w.close();
+});
+
+/** A reader of `file` whose reservation (1 MiB) the file then outgrows, and the writer that grew it. */
+function outgrown(file, keys = 20000) {
+  const w1 = SharedMap.create(file, { fileSize: 64 << 10, maxFileSize: 1 << 20 });
+  w1.set('a', 'A');
+  w1.close();
+  const r = SharedMap.open(file); // reserves address space for the file's max size: 1 MiB
+  const w = SharedMap.create(file, { maxFileSize: 64 << 20 }); // a later writer raises the limit
+  for (let i = 0; i < keys; i++) w.set(`k${i}`, 'x'.repeat(200));
+  assert.ok(fs.statSync(file).size > 1 << 20);
+  return { r, w };
+}
+
+test('after E_RESERVE, keysArray and entriesArrays as the first calls reopen by themselves', () => {
+  for (const call of [(m) => m.keysArray(), (m) => m.entriesArrays().keys]) {
+    const { r, w } = outgrown(fresh());
+    assert.is(call(r).length, 20001);
+    r.close();
+    w.close();
+  }
 });
 
 test('no descriptor leak over many opens, closes and abandoned iterations', async () => {

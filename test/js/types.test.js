@@ -42,7 +42,14 @@ test('index.d.ts: misuse is rejected', () => {
   const r = compileBoth();
   assert.is.not(r.status, 0);
   const lines = new Set([...r.stdout.matchAll(/types-misuse\.mts\((\d+),/g)].map((m) => Number(m[1])));
-  assert.equal([...lines].sort(), [5, 6, 7], r.stdout);
+  assert.equal([...lines].sort(), [5, 6, 7, 8], r.stdout);
+});
+
+test('index.d.ts: CodeName lists exactly the runtime codes', () => {
+  const dts = fs.readFileSync(path.join(ROOT, 'index.d.ts'), 'utf8');
+  const union = /export type CodeName =([^;]*);/.exec(dts)[1];
+  const names = [...union.matchAll(/'([A-Z_]+)'/g)].map((m) => m[1]);
+  assert.equal(names.sort(), Object.keys(require('../..').codes).sort());
 });
 
 test.run();
