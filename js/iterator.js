@@ -43,6 +43,10 @@ function closeIterators(state) {
 }
 
 class MapIterator {
+  // The SharedMap, held only to keep it alive while its iterator is: the map's finalizer would
+  // otherwise close the handle under a running iteration (`SharedMap.open(p).keys()` holds no other
+  // reference to the map). Dropping both lets both be collected.
+  #map;
   #cell;
   #state;
   #path;
@@ -52,7 +56,8 @@ class MapIterator {
   #i;
   #done;
 
-  constructor(it, state, path, mode) {
+  constructor(map, it, state, path, mode) {
+    this.#map = map;
     this.#cell = { it, interrupted: false };
     this.#state = state;
     this.#path = path;

@@ -284,17 +284,17 @@ class SharedMap {
 
   /** Iterator over the keys. */
   keys() {
-    return new MapIterator(this.#iterOpen(), this.#state, this.#path, MODE_KEYS);
+    return new MapIterator(this, this.#iterOpen(), this.#state, this.#path, MODE_KEYS);
   }
 
   /** Iterator over the values. */
   values() {
-    return new MapIterator(this.#iterOpen(), this.#state, this.#path, MODE_VALUES);
+    return new MapIterator(this, this.#iterOpen(), this.#state, this.#path, MODE_VALUES);
   }
 
   /** Iterator over [key, value] pairs. */
   entries() {
-    return new MapIterator(this.#iterOpen(), this.#state, this.#path, MODE_ENTRIES);
+    return new MapIterator(this, this.#iterOpen(), this.#state, this.#path, MODE_ENTRIES);
   }
 
   [Symbol.iterator]() {
@@ -323,12 +323,12 @@ class SharedMap {
 
   #drain(mode, valueBudget = Infinity) {
     try {
-      return new MapIterator(this.#iterOpen(), this.#state, this.#path, mode)._drain(valueBudget);
+      return new MapIterator(this, this.#iterOpen(), this.#state, this.#path, mode)._drain(valueBudget);
     } catch (e) {
       // A reader whose file outgrew its reservation reopens and reads everything again.
       if (e.codeName !== 'MMAPOBJ_E_RESERVE' || this.#writable || this.#h === null) throw e;
       this.#reopen();
-      return new MapIterator(this.#iterOpen(), this.#state, this.#path, mode)._drain(valueBudget);
+      return new MapIterator(this, this.#iterOpen(), this.#state, this.#path, mode)._drain(valueBudget);
     }
   }
 

@@ -3,8 +3,9 @@
 // larger than one buffer, values larger than the buffer, early exit, writes during iteration.
 const assert = require('uvu/assert');
 const path = require('path');
+const { execFileSync } = require('child_process');
 const { SharedMap, Create, Open } = require('../..');
-const { setup, thrown } = require('./helpers');
+const { setup, thrown, childEnv } = require('./helpers');
 
 const t = setup('iteration');
 const { test, fresh } = t;
@@ -197,6 +198,21 @@ test('nested iteration over the same map', () => {
   }
   assert.is(pairs, 300);
   w.close();
+});
+
+test('an iterator keeps its map alive: SharedMap.open(p).keys() with a gc part-way (issue 9 defect 5)', () => {
+  const file = fresh();
+  const w = SharedMap.create(file, { buckets: 6000 });
+  // 6,000 keys of ~70 bytes: several batches of the 256 KiB scratch buffer.
+  for (let i = 0; i < 6000; i++) w.set(`key:${i}:${'k'.repeat(60)}`, `value-${i}`);
+  w.close();
+  for (const mode of ['keys', 'values', 'entries']) {
+    const out = execFileSync(process.execPath, ['--expose-gc', path.join(__dirname, 'fixtures', 'iterator-gc.js'), file, mode], {
+      env: childEnv(),
+      encoding: 'utf8',
+    });
+    assert.equal(JSON.parse(out), { n: 6000, leaked: 0 }, mode);
+  }
 });
 
 test.run();
