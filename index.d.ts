@@ -129,14 +129,26 @@ export class SharedMap implements Iterable<[string, Value]> {
   flush(): void;
   /** Checks every structure of the file; throws MmapObjError on the first problem. */
   verify(): true;
-  /** Idempotent. With a callback the close runs off the main thread. */
-  close(callback?: (err: Error | null) => void): void;
+  /** Idempotent. Closed when it returns; the promise is already resolved (for `await`). */
+  close(): Promise<void>;
+  /** With a callback the close runs off the main thread; callback(err) follows. */
+  close(callback: (err: Error | null) => void): void;
+  /** `using`: closes the map if it is still open. */
+  [Symbol.dispose](): void;
+  /** `await using`: closes the map off the main thread if it is still open. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** The methods of a Create/Open object (mmap-object's API). They shadow stored keys of the same name. */
 export interface SharedObjectMethods {
-  /** Closes the object; closing twice throws "Attempted to close a closed object.". */
-  close(callback?: (err: Error | null) => void): void;
+  /** Closes the object (closed when it returns; the promise is already resolved); closing twice throws "Attempted to close a closed object.". */
+  close(): Promise<void>;
+  /** The close runs off the main thread; callback(err) follows (a second close passes the error to it). */
+  close(callback: (err: Error | null) => void): void;
+  /** `using`: closes the object if it is still open. */
+  [Symbol.dispose](): void;
+  /** `await using`: closes the object off the main thread if it is still open. */
+  [Symbol.asyncDispose](): Promise<void>;
   isOpen(): boolean;
   isClosed(): boolean;
   /** Bytes reusable without growing the file. */

@@ -70,10 +70,6 @@ class MapIterator {
     iterRegistry.register(this, { cell: this.#cell, state }, this);
   }
 
-  [Symbol.iterator]() {
-    return this;
-  }
-
   next() {
     if (this.#i >= this.#keys.length) {
       if (this.#done) return { value: undefined, done: true };
@@ -197,5 +193,9 @@ class MapIterator {
     closeCell(this.#cell);
   }
 }
+
+// Iterators inherit %IteratorPrototype% (its [Symbol.iterator] returns this; on Node 22 and later
+// it also brings the iterator helpers: map, filter, take, toArray...).
+Object.setPrototypeOf(MapIterator.prototype, Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())));
 
 module.exports = { MapIterator, closeIterators, MODE_KEYS, MODE_VALUES, MODE_ENTRIES };

@@ -87,6 +87,10 @@ class SharedMap {
     this.#path = path;
     this.#writable = writable;
     this.#state = { h: null, iters: new Set() };
+    // structuredClone / postMessage copy only own enumerable properties, and would copy a SharedMap
+    // as {}: a function among them makes them throw a DataCloneError instead, whose message shows
+    // the function's text (see NOT_CLONEABLE).
+    Object.defineProperty(this, 'notCloneable', { value: NOT_CLONEABLE, enumerable: true });
     this.#attach(handle);
     registry.register(this, this.#state, this.#state);
   }
@@ -419,15 +423,20 @@ class SharedMap {
   // ---- close ----
 
   /**
-   * Closes the map. Idempotent: closing a closed SharedMap does nothing. With a callback the
-   * library's close (which may shrink the file) runs on a worker thread and callback(err) is called
-   * when it is done; the map counts as closed at once, so no lookup can race the close.
+   * Closes the map. Idempotent: closing a closed SharedMap does nothing.
+   * Without a callback the map is closed when close() returns (as in mmap-object), a failure is
+   * thrown, and the result is a promise that is already resolved (for `await m.close()`).
+   * With a callback the library's close (which may shrink the file) runs on a worker thread and
+   * callback(err) is called when it is done; the map counts as closed at once, so no lookup can race
+   * the close; the result is undefined.
    * @param {(err: Error|null) => void} [callback]
+   * @returns {Promise<void>|undefined}
    */
   close(callback) {
     args.callbackArg('close', callback);
     if (this.#h === null) {
       if (callback) process.nextTick(callback, null);
+      else return Promise.resolve();
       return;
     }
     const path = this.#path;
@@ -447,6 +456,17 @@ class SharedMap {
     }
     const rc = fn.close([h]);
     if (rc < 0) throw closeError(rc, path);
+    return Promise.resolve();
+  }
+
+  /** `using m = SharedMap.open(p)`: closes the map (if it is still open) when the block ends. */
+  [Symbol.dispose]() {
+    this.close();
+  }
+
+  /** `await using m = ...`: the close runs off the main thread, as close(callback). */
+  [Symbol.asyncDispose]() {
+    return new Promise((resolve, reject) => this.close((err) => (err ? reject(err) : resolve())));
   }
 
   #closed(text) {
@@ -469,6 +489,10 @@ function closeError(rc, path) {
 }
 
 const CONSTRUCT = Symbol('SharedMap.construct');
+
+// DataCloneError's message quotes (the start of) this function's source text.
+// prettier-ignore
+const NOT_CLONEABLE = function SharedMap() { /* cannot be cloned: post its path, open it there */ };
 
 function createMap(path, o) {
   const out = [null];

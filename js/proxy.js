@@ -37,7 +37,7 @@ const METHOD_IMPLS = {
       }
       throw err;
     }
-    m.close(callback);
+    return m.close(callback);
   },
   isOpen() {
     return mapOf(this, 'isOpen').isOpen();
@@ -86,6 +86,14 @@ function iterate() {
   return mapOf(this, 'Symbol.iterator').entries();
 }
 
+// `using` / `await using`: close if still open (the map's dispose methods).
+function dispose() {
+  return mapOf(this, 'Symbol.dispose')[Symbol.dispose]();
+}
+function asyncDispose() {
+  return mapOf(this, 'Symbol.asyncDispose')[Symbol.asyncDispose]();
+}
+
 // console.log / util.inspect look at the Proxy's target (not through the traps): show a summary.
 function inspectShared(depth, options, inspect) {
   const m = this[kMap];
@@ -118,12 +126,9 @@ function defineMethods(proto) {
       configurable: false,
     });
   }
-  Object.defineProperty(proto, Symbol.iterator, {
-    value: iterate,
-    writable: false,
-    enumerable: false,
-    configurable: false,
-  });
+  for (const [sym, value] of [[Symbol.iterator, iterate], [Symbol.dispose, dispose], [Symbol.asyncDispose, asyncDispose]]) {
+    Object.defineProperty(proto, sym, { value, writable: false, enumerable: false, configurable: false });
+  }
 }
 
 // Names reached by step 3 of the lookup order: everything on Object.prototype (and the class

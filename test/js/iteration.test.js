@@ -200,6 +200,24 @@ test('nested iteration over the same map', () => {
   w.close();
 });
 
+test('iterators inherit %IteratorPrototype% (iterator helpers on Node 22+)', () => {
+  const { w } = build(50);
+  const IteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()));
+  const o = new Open(w.path);
+  for (const it of [w.keys(), w.values(), w.entries(), w[Symbol.iterator](), o[Symbol.iterator]()]) {
+    assert.is(Object.getPrototypeOf(Object.getPrototypeOf(it)), IteratorPrototype);
+    assert.is(it[Symbol.iterator](), it);
+    assert.is(Object.prototype.toString.call(it), '[object SharedMap Iterator]');
+    it.return();
+  }
+  if (typeof IteratorPrototype.toArray === 'function') {
+    assert.is(w.keys().filter((k) => k.endsWith('7')).toArray().length, 5);
+    assert.equal(w.values().take(2).toArray().length, 2);
+  }
+  o.close();
+  w.close();
+});
+
 test('an iterator keeps its map alive: SharedMap.open(p).keys() with a gc part-way (issue 9 defect 5)', () => {
   const file = fresh();
   const w = SharedMap.create(file, { buckets: 6000 });

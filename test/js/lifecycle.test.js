@@ -176,6 +176,78 @@ test('close(callback): closed at once, callback(null) later, file usable afterwa
   assert.is(await new Promise((resolve) => m.close(resolve)), null);
 });
 
+test('close() without a callback: closed when it returns, and a promise already resolved', async () => {
+  for (const make of [(f) => SharedMap.create(f), (f) => new Create(f)]) {
+    const file = fresh();
+    const m = make(file);
+    const p = m.close();
+    assert.instance(p, Promise);
+    // The writer lock is free at once (mmap-object's synchronous close), before any await.
+    const again = SharedMap.create(file);
+    again.close();
+    assert.is(await p, undefined);
+  }
+  // A closed SharedMap: still a resolved promise. The callback form returns nothing.
+  const m = SharedMap.create(fresh());
+  m.close();
+  assert.instance(m.close(), Promise);
+  const r = SharedMap.create(fresh());
+  assert.is(r.close(() => {}), undefined);
+  // A Create closed twice throws mmap-object's text at once (no rejected promise to forget).
+  const o = new Create(fresh());
+  await o.close();
+  assert.is(thrown(() => o.close()).message, 'Attempted to close a closed object.');
+});
+
+test('Symbol.dispose and Symbol.asyncDispose close SharedMap, Create and Open once', async () => {
+  assert.type(Symbol.dispose, 'symbol');
+  const file = fresh();
+  for (const make of [() => SharedMap.create(file), () => new Create(file)]) {
+    const m = make();
+    m[Symbol.dispose]();
+    assert.ok(m.isClosed());
+    SharedMap.create(file).close(); // the writer lock is free
+    m[Symbol.dispose](); // already closed: nothing happens (no "Attempted to close" from `using`)
+  }
+  for (const make of [() => SharedMap.open(file), () => new Open(file), () => SharedMap.create(file)]) {
+    const m = make();
+    const p = m[Symbol.asyncDispose]();
+    assert.ok(m.isClosed(), 'closed at once');
+    assert.instance(p, Promise);
+    assert.is(await p, undefined);
+    assert.is(await m[Symbol.asyncDispose](), undefined);
+  }
+  // Not stored data: the symbols are not enumerated on Create/Open objects.
+  const o = new Create(file);
+  o.k = 'v';
+  assert.equal(Object.keys(o), ['k']);
+  assert.type(o[Symbol.dispose], 'function');
+  o[Symbol.dispose]();
+});
+
+test('structuredClone and postMessage of a map throw a DataCloneError instead of giving {}', () => {
+  const { MessageChannel } = require('worker_threads');
+  const file = fresh();
+  const w = SharedMap.create(file);
+  w.set('k', 'v');
+  const objects = [w, SharedMap.open(file), new Open(file)];
+  const ch = new MessageChannel();
+  try {
+    for (const m of objects) {
+      for (const send of [(x) => structuredClone(x), (x) => ch.port1.postMessage(x), (x) => structuredClone({ nested: [x] })]) {
+        const e = thrown(() => send(m));
+        assert.is(e.name, 'DataCloneError');
+        assert.match(e.message, /could not be cloned/);
+        if (m instanceof SharedMap) assert.match(e.message, /SharedMap.*cannot be cloned: post its path/);
+      }
+    }
+    ch.port1.postMessage({ path: w.path }); // what to send instead
+  } finally {
+    ch.port1.close();
+    for (const m of objects) m.close();
+  }
+});
+
 test('close(callback) on many objects at once (more than the async queue holds)', async () => {
   const file = fresh();
   new Create(file).close();
