@@ -1,6 +1,7 @@
 /* seqlock.c - the writer's brackets around rewrites of once-reachable bytes, and the reader's
  * wait on an odd counter with the writer-alive probe (a dead writer's odd value is as good as
  * even: the next writer moves seq on before it changes anything). */
+#include "error.h"
 #include "seqlock.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -34,12 +35,18 @@ int mo_writer_alive(mmapobj_map *m)
 int mo_seq_wait(mmapobj_map *m, uint64_t *s1)
 {
     uint32_t spins = 0;
+    uint64_t odd = 0, since = 0;
     for (;;) {
         uint64_t s = mo_ld_acq(&m->hdr->seq);
         /* an odd value already found to be a dead writer's is as good as even */
         if (!(s & 1) || s == m->dead_seq) {
             *s1 = s;
             return MMAPOBJ_OK;
+        }
+        if (s != odd) {
+            /* another write: its own wait limit (the clock starts at the first probe) */
+            odd = s;
+            since = 0;
         }
         spins++;
         if (spins < 256) {
@@ -50,6 +57,16 @@ int mo_seq_wait(mmapobj_map *m, uint64_t *s1)
             m->dead_seq = s;
             *s1 = s;
             return MMAPOBJ_OK;
+        } else {
+            uint64_t now = mo_pf_monotonic_ns();
+            if (!since) {
+                since = now;
+            } else if (now - since >= MO_WAIT_LIMIT_NS) {
+                return mo_err(m, MMAPOBJ_E_BUSY, "a writer (pid %u) has been in the middle of a "
+                              "write for more than %u ms (sequence counter %llu is odd); try "
+                              "again later", (unsigned)m->hdr->writer_pid,
+                              (unsigned)(MO_WAIT_LIMIT_NS / 1000000u), (unsigned long long)s);
+            }
         }
     }
 }

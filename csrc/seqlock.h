@@ -13,8 +13,12 @@
 void mo_seq_begin(mmapobj_map *m);
 void mo_seq_end(mmapobj_map *m);
 
-/* Reader slow path: waits until seq is even, or its odd value is a dead writer's. Returns OK
- * with the value in *s1. */
+/* How long a reader waits on one odd value of a live writer before MMAPOBJ_E_BUSY. */
+#define MO_WAIT_LIMIT_NS UINT64_C(1000000000)
+
+/* Reader slow path: waits until seq is even, or its odd value is a dead writer's: OK with the
+ * value in *s1. MMAPOBJ_E_BUSY (detail set) when a live writer has kept the same odd value for
+ * MO_WAIT_LIMIT_NS; the clock is read only every 1024 spins, past the first 256. */
 int mo_seq_wait(mmapobj_map *m, uint64_t *s1);
 
 /* 1 if a writer (some other handle, any process) holds the file's writer lock. */

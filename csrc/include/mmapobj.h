@@ -34,6 +34,12 @@
  *  - A file truncated by a foreign program while mapped can still raise
  *    SIGBUS in a process that maps it; mmapobj itself never shrinks a file
  *    while a reader has it open.
+ *  - Readers wait only while the writer rewrites space a reader may still
+ *    reach (the sequence counter is odd), which takes microseconds. A reader
+ *    call that has waited about one second on one such write of a writer
+ *    that is alive (stopped by SIGSTOP or a debugger, or a very long
+ *    rebuild) returns MMAPOBJ_E_BUSY instead of waiting longer; a writer
+ *    found dead is never waited for.
  *  - Pointers handed out (mmapobj_value.data, keys from iterators, the
  *    string returned by mmapobj_get_z) point into memory owned by the handle,
  *    never into the shared mapping, and stay valid until the next call on the
@@ -104,6 +110,9 @@ enum mmapobj_code {
     MMAPOBJ_E_READONLY = -302,   /* write through a read-only handle */
     MMAPOBJ_E_CLOSED = -303,     /* handle is NULL or closed */
     MMAPOBJ_E_BUFSMALL = -304,   /* caller's buffer too small; see the function */
+    MMAPOBJ_E_BUSY = -305,       /* a writer has been in the middle of a write for longer than
+                                    the wait limit (about 1 s): a reader's call gave up waiting;
+                                    the handle stays usable, try again later */
 
     MMAPOBJ_E_FULL = -401,       /* the write needs more than max_file_size */
     MMAPOBJ_E_TOOBIG = -402,     /* key or value longer than the format allows */
@@ -245,7 +254,8 @@ MMAPOBJ_API int mmapobj_is_writable(const mmapobj_map *m);
  * Returns MMAPOBJ_NOTFOUND on a miss (out->kind = NONE).
  * Errors: E_CLOSED, E_INVAL (NULL key with klen > 0, NULL out), E_TOOBIG,
  *   E_CORRUPT (the file is damaged where the lookup went), E_NOMEM
- *   (scratch for a large value), E_RESERVE. */
+ *   (scratch for a large value), E_RESERVE, E_BUSY (a reader: the writer
+ *   stayed in the middle of a write for about 1 s; see Caveats). */
 MMAPOBJ_API int mmapobj_get(mmapobj_map *m, const void *key, size_t klen,
                             mmapobj_value *out);
 
@@ -257,7 +267,8 @@ MMAPOBJ_API int mmapobj_has(mmapobj_map *m, const void *key, size_t klen);
  * no NUL byte; otherwise NULL, and the status block (mmapobj_status_block)
  * says why: kind NONE + code NOTFOUND on a miss, kind NUMBER with the number,
  * kind STRING (with NUL inside) or BYTES with len (fetch the bytes with
- * mmapobj_copy_last), or kind NONE + a negative code on error. The status
+ * mmapobj_copy_last), or kind NONE + a negative code on error (the errors
+ * of mmapobj_get, E_BUSY included). The status
  * block is updated by every call of this function, also on success. */
 MMAPOBJ_API const char *mmapobj_get_z(mmapobj_map *m, const char *key);
 
@@ -316,7 +327,9 @@ MMAPOBJ_API int mmapobj_stat(mmapobj_map *m, mmapobj_stats *out);
  * record, free lists, counts and space accounting. MMAPOBJ_OK if consistent;
  * E_CORRUPT with mmapobj_errmsg() describing the first inconsistency (offset
  * and what is wrong) otherwise. On a reader, concurrent writes can make a
- * walk fail spuriously; it retries a few times before reporting. */
+ * walk fail spuriously; it retries a few times before reporting. A reader
+ * may also get E_BUSY (see Caveats). Errors besides E_CORRUPT: E_CLOSED,
+ * E_NOMEM, E_IO, E_RESERVE, E_BUSY. */
 MMAPOBJ_API int mmapobj_verify(mmapobj_map *m);
 
 /* ---- iteration ------------------------------------------------------------ */
@@ -336,7 +349,9 @@ MMAPOBJ_API int mmapobj_iter_open(mmapobj_map *m, mmapobj_iter **out);
 /* Produces the next entry: *key and *klen point to a copy of the key, *val (if
  * not NULL) to a copy of its value, both owned by the iterator and valid
  * until the next call on it. Returns 1 when an entry was produced, 0 at the
- * end, or a negative error (E_CLOSED, E_CORRUPT, E_NOMEM, E_RESERVE). */
+ * end, or a negative error (E_CLOSED, E_CORRUPT, E_NOMEM, E_RESERVE, and on
+ * a reader E_BUSY: the writer stayed in the middle of a write for about 1 s;
+ * the iterator stays usable and continues where it was). */
 MMAPOBJ_API int mmapobj_iter_next(mmapobj_iter *it, const void **key, size_t *klen,
                                   mmapobj_value *val);
 

@@ -75,6 +75,7 @@ int tool_exit_for(int rc, enum tool_role role)
     case MMAPOBJ_E_NOTREG:
         return role == ROLE_INPUT ? EXIT_NOINPUT : EXIT_CANTCREAT;
     case MMAPOBJ_E_LOCKED:
+    case MMAPOBJ_E_BUSY:
         return EXIT_TEMPFAIL;
     case MMAPOBJ_E_IO:
     case MMAPOBJ_E_NOSPC:
