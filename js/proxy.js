@@ -1,16 +1,21 @@
 'use strict';
 // Create / Open: the mmap-object API as a Proxy over a SharedMap. Only the traps live here; every
-// operation routes to map.js. The mmap-object method names are in METHODS below (one table): they
-// are non-enumerable, non-writable, non-configurable properties of Create.prototype/Open.prototype,
-// and they shadow stored keys of the same name (use SharedMap, or isData(), for such keys).
+// operation routes to map.js. The method names are those of mmap-object 1.5 (its `methodList`, in
+// METHODS below): they are non-enumerable, non-writable, non-configurable properties of
+// Create.prototype/Open.prototype, and they shadow stored keys of the same name (use SharedMap for
+// such keys; isData(name) is false for them). As in mmap-object, toString, valueOf and
+// propertyIsEnumerable are among them, so that String(obj), `${obj}` and obj + 1 keep working
+// whatever keys another process wrote.
 //
 // Property lookup order on a Create/Open object:
 //   1. a method name of METHODS            -> the method
 //   2. a stored key                        -> its value
-//   3. a name of Object.prototype / the class prototype (toString, hasOwnProperty, constructor...)
+//   3. a name of Object.prototype / the class prototype (hasOwnProperty, constructor...)
 //                                          -> that property (so obj.hasOwnProperty(k) works)
 //   4. otherwise                           -> undefined
 
+const fs = require('fs');
+const { isUint8Array } = require('util').types;
 const { SharedMap, writes } = require('./map');
 const { createOptions, pathArg, describeType } = require('./args');
 const { MmapObjError, TEXT, showKey, typeError, argTypeError, argValueError } = require('./errors');
@@ -25,7 +30,8 @@ function mapOf(self, name) {
   return m;
 }
 
-// The mmap-object methods (plus fileFormatVersion and isData), in one table.
+// mmap-object 1.5's methods, in one table: its own (close ... fileFormatVersion, isData) and the
+// Object.prototype methods its methodList protects (toString, valueOf, propertyIsEnumerable).
 const METHOD_IMPLS = {
   close(callback) {
     const m = mapOf(this, 'close');
@@ -45,9 +51,11 @@ const METHOD_IMPLS = {
   isClosed() {
     return mapOf(this, 'isClosed').isClosed();
   },
+  /** Bytes that can be written without growing the file. */
   get_free_memory() {
     return mapOf(this, 'get_free_memory').stats().freeBytes;
   },
+  /** The size of the file in bytes (mmap-object: the size of the mapped segment, its whole file). */
   get_size() {
     return mapOf(this, 'get_size').stats().fileSize;
   },
@@ -63,16 +71,23 @@ const METHOD_IMPLS = {
   max_load_factor() {
     return mapOf(this, 'max_load_factor').stats().maxLoadFactor;
   },
+  /** The format version of the open file as a number (mmap-object: 1): its major version. */
   fileFormatVersion() {
-    return mapOf(this, 'fileFormatVersion').fileFormatVersion();
+    return mapOf(this, 'fileFormatVersion').stats().formatMajor;
   },
-  /** True if `key` is stored data that property access reaches (not a method name). */
-  isData(key) {
-    const m = mapOf(this, 'isData');
-    if (typeof key === 'symbol') return false;
-    key = String(key);
-    return !(key in METHODS) && m.has(key);
+  /**
+   * mmap-object's isData(x): false if x names one of these methods, or is one of them (a function
+   * is recognised by its name); true for anything else ('', undefined, null, symbols, objects, any
+   * other string). It tells data keys from method names while iterating; it does not look at the
+   * file (a key that is not stored is "data" too).
+   */
+  isData(x) {
+    const v = typeof x === 'function' ? x.name : x;
+    return typeof v !== 'string' || !(v in METHODS);
   },
+  toString: Object.prototype.toString,
+  valueOf: Object.prototype.valueOf,
+  propertyIsEnumerable: Object.prototype.propertyIsEnumerable,
 };
 
 /** Method name -> function (null prototype: a plain lookup table). */
@@ -187,12 +202,29 @@ function ownKeysOf(target) {
   return outKeys;
 }
 
+// A value that is neither a string nor a number, as mmap-object took it: the bytes of any
+// ArrayBufferView (Buffer, Uint8Array, other typed arrays, DataView), read back as a Buffer.
+// Anything else is refused with mmap-object's text (after the closed / read-only checks, which the
+// map makes first, as mmap-object did).
+function storableObject(m, key, value) {
+  if (ArrayBuffer.isView(value)) {
+    return isUint8Array(value) ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  if (m.closed || !m.writable) return value;
+  throw argTypeError(`${VALUE_TYPE} Got ${describeType(value)} for key ${showKey(key)}; nothing was written.`);
+}
+
 function methodError(verb, key) {
   return argValueError(
     `Cannot ${verb} ${showKey(key)}: it is a method of this object. Use SharedMap for a key with ` +
       'a method name.'
   );
 }
+
+// mmap-object's texts for deleting a symbol property (writing one says TEXT.SYMBOL) and for a
+// value of another type.
+const SYMBOL_DELETE = 'Symbol properties are not supported for delete.';
+const VALUE_TYPE = 'Value must be a string, buffer, or number.';
 
 const handler = {
   get(target, key, receiver) {
@@ -218,7 +250,10 @@ const handler = {
   set(target, key, value) {
     if (typeof key === 'symbol') throw argTypeError(TEXT.SYMBOL);
     if (key in METHODS) throw methodError('overwrite', key);
-    target[kMap].set(key, value);
+    const m = target[kMap];
+    const t = typeof value;
+    if (t !== 'string' && t !== 'number') value = storableObject(m, key, value);
+    m.set(key, value);
     return true;
   },
 
@@ -229,8 +264,10 @@ const handler = {
   },
 
   deleteProperty(target, key) {
-    if (typeof key === 'symbol') throw argTypeError(TEXT.SYMBOL);
-    if (key in METHODS) throw methodError('delete', key);
+    if (typeof key === 'symbol') throw argTypeError(SYMBOL_DELETE);
+    // As in mmap-object, deleting a method deletes nothing and gives false (which strict-mode code
+    // sees as a TypeError, as for any property that cannot be deleted).
+    if (key in METHODS) return false;
     target[kMap].delete(key);
     return true;
   },
@@ -271,7 +308,9 @@ const handler = {
     if (!('value' in desc)) {
       throw argValueError(`Cannot define ${showKey(key)} without a value`);
     }
-    target[kMap].set(key, desc.value);
+    const m = target[kMap];
+    const v = desc.value;
+    m.set(key, typeof v === 'string' || typeof v === 'number' ? v : storableObject(m, key, v));
     return true;
   },
 
@@ -290,25 +329,80 @@ function wrap(map, proto) {
   return new Proxy(target, handler);
 }
 
+/** A Create object over a new writer of `path` with byte sizes {fileSize, buckets, maxFileSize}. */
+function createObject(path, opts) {
+  return wrap(SharedMap.create(path, opts), Create.prototype);
+}
+
 /**
- * new Create(path, [file_size], [initial_bucket_count], [max_file_size])
+ * new Create(path, [file_size], [initial_bucket_count], [max_file_size])   (sizes in bytes)
  * new Create(path, {fileSize, buckets, maxFileSize})
  * Opens `path` for writing (creating it if needed; an existing file keeps its data).
+ * require('mmapobj/mmap-object') has the same class with mmap-object's kilobytes.
  */
 function Create(path, ...sizes) {
   if (!new.target) throw typeError('ERR_CONSTRUCT_CALL_REQUIRED', 'Create must be called as a constructor.');
   const args = [path, ...sizes];
   while (args.length > 1 && args[args.length - 1] === undefined) args.pop();
   path = pathArg(path, 'Create');
-  const opts = createOptions(args);
-  return wrap(SharedMap.create(path, opts), Create.prototype);
+  return createObject(path, createOptions(args));
 }
 
-/** new Open(path): opens an existing file read-only. */
+/** new Open(path): opens an existing file read-only. Failures have mmap-object's texts. */
 function Open(path) {
   if (!new.target) throw typeError('ERR_CONSTRUCT_CALL_REQUIRED', 'Open must be called as a constructor.');
   path = pathArg(path, 'Open');
-  return wrap(SharedMap.open(path), Open.prototype);
+  let map;
+  try {
+    map = SharedMap.open(path);
+  } catch (e) {
+    throw openError(e, path);
+  }
+  return wrap(map, Open.prototype);
+}
+
+const CORRUPT_CODES = new Set([
+  'MMAPOBJ_E_BADMAGIC',
+  'MMAPOBJ_E_MAJOR',
+  'MMAPOBJ_E_MINOR',
+  'MMAPOBJ_E_TOOSMALL',
+  'MMAPOBJ_E_CORRUPT',
+  'MMAPOBJ_E_LAYOUT',
+]);
+
+/**
+ * Gives a failure of Open mmap-object's text, keeping everything else of the error (its code,
+ * errno, syscall, path, and the library's own text in `detail`): "<path> does not exist.",
+ * "<path> is not a regular file.", "<path> is an empty file.", "File <path> appears to be corrupt
+ * (<what the check found>).".
+ */
+function openError(e, path) {
+  const name = e instanceof MmapObjError ? e.codeName : undefined;
+  let text;
+  if (name === 'MMAPOBJ_E_NOENT') text = `${path} does not exist.`;
+  else if (name === 'MMAPOBJ_E_NOTREG') text = `${path} is not a regular file.`;
+  else if (name === 'MMAPOBJ_E_TOOSMALL' && sizeOf(path) === 0) text = `${path} is an empty file.`;
+  else if (CORRUPT_CODES.has(name)) text = `File ${path} appears to be corrupt (${reasonOf(e, path)}).`;
+  else return e;
+  const old = e.message;
+  e.message = text;
+  if (typeof e.stack === 'string' && e.stack.includes(old)) e.stack = e.stack.replace(old, text);
+  return e;
+}
+
+function sizeOf(path) {
+  try {
+    return fs.statSync(path).size;
+  } catch (_) {
+    return -1;
+  }
+}
+
+// The library's text without its "mmapobj: '<path>': " prefix (the message names the path already).
+function reasonOf(e, path) {
+  const detail = typeof e.detail === 'string' && e.detail ? e.detail : e.message;
+  const prefix = `mmapobj: '${path}': `;
+  return detail.startsWith(prefix) ? detail.slice(prefix.length) : detail;
 }
 
 defineMethods(Create.prototype);
@@ -319,4 +413,4 @@ function mapOfObject(obj) {
   return mapOf(obj, 'mapOf');
 }
 
-module.exports = { Create, Open, METHOD_NAMES, mapOf: mapOfObject };
+module.exports = { Create, Open, METHOD_NAMES, mapOf: mapOfObject, createObject };

@@ -34,7 +34,8 @@ test.before(() => {
 test('the tarball has what the install script needs to build, and no tests or benchmarks', () => {
   assert.ok(fs.existsSync(tarball));
   for (const must of ['package.json', 'CMakeLists.txt', 'csrc/include/mmapobj.h', 'js/index.js', 'js/index.mjs',
-    'js/native.js', 'js/install.js', 'index.d.ts', 'docs/FORMAT.md', 'cmake/mmapobj.pc.in']) {
+    'js/native.js', 'js/install.js', 'index.d.ts', 'docs/FORMAT.md', 'cmake/mmapobj.pc.in',
+    'js/mmap-object.js', 'js/mmap-object.mjs', 'mmap-object.d.ts']) {
     assert.ok(files.includes(must), `${must} in the tarball`);
   }
   assert.ok(files.some((f) => /^csrc\/[a-z_]+\.c$/.test(f)), 'library sources');
@@ -62,13 +63,18 @@ test('npm install of the tarball in a fresh project builds the library; require 
     w.n = -0;
     const r = new Open(${JSON.stringify(file)});
     const m = SharedMap.open(${JSON.stringify(file)});
-    console.log(JSON.stringify({ path: library.path, g: r.greeting, negZero: Object.is(m.get('n'), -0), keys: Object.keys(r) }));
+    const Shared = require('mmapobj/mmap-object');
+    const kb = new Shared.Create(${JSON.stringify(file + '.kb')}, 500);
+    console.log(JSON.stringify({ path: library.path, g: r.greeting, negZero: Object.is(m.get('n'), -0), keys: Object.keys(r),
+      kb: kb.get_size() }));
+    kb.close();
     m.close(); r.close(); w.close();`;
   const out = JSON.parse(run(process.execPath, ['-e', cjs], { cwd: app }));
   assert.ok(out.path.startsWith(fs.realpathSync(pkgDir)), `library from the installed package: ${out.path}`);
   assert.is(out.g, 'hello from the tarball');
   assert.is(out.negZero, true);
   assert.equal(out.keys.sort(), ['greeting', 'n']);
+  assert.is(out.kb, 512000, 'mmapobj/mmap-object from the tarball reads kilobytes');
 
   const esm = `
     import mmapobj, { Open, SharedMap, library } from 'mmapobj';
