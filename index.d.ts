@@ -2,10 +2,22 @@
 
 /// <reference types="node" />
 
-/** A value stored in a shared map: strings, numbers, and bytes (read back as a new Buffer). */
+/** A value read from a shared map: a string, a number, or bytes (a new Buffer, valid after close). */
 export type Value = string | number | Buffer;
-/** What can be written: a Uint8Array (Buffer included) is stored as bytes. */
+/** What SharedMap#set stores: strings, numbers, and the bytes of a Uint8Array (a Buffer is one). */
 export type Storable = string | number | Uint8Array;
+/**
+ * What a property of a Create object stores: as Storable, plus the bytes of any other
+ * ArrayBufferView (typed arrays, DataView), as mmap-object did. Read back as a Buffer.
+ */
+export type ObjectStorable = string | number | ArrayBufferView;
+/**
+ * The type of a stored property of a Create/Open object. Reading gives `Value | undefined` (a key
+ * that is not stored is undefined); TypeScript gives an index signature one type for reading and
+ * writing, so the type also names what can be written (ArrayBufferView, of which Buffer is one).
+ * Writing `undefined` compiles but throws "Value must be a string, buffer, or number.".
+ */
+export type Property = Value | ObjectStorable | undefined;
 
 /** Sizes for Create / SharedMap.create. Omitted or 0 selects the default. */
 export interface CreateOptions {
@@ -114,7 +126,6 @@ export class SharedMap implements Iterable<[string, Value]> {
   forEach(callback: (value: Value, key: string, map: SharedMap) => void, thisArg?: unknown): void;
   /** All keys in one array. */
   keysArray(): string[];
-  /** All keys and values in two arrays of the same length. */
   /** All keys and values in two arrays; with a valueBudget (bytes) values stop after that many bytes (values may then be shorter than keys). */
   entriesArrays(valueBudget?: number): { keys: string[]; values: Value[] };
 
@@ -140,56 +151,81 @@ export class SharedMap implements Iterable<[string, Value]> {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** The methods of a Create/Open object (mmap-object's API). They shadow stored keys of the same name. */
+/**
+ * The methods of a Create/Open object: mmap-object 1.5's (its methodList). They cannot be assigned
+ * or deleted, and they shadow stored keys of the same name (read those with SharedMap: mapOf(obj)).
+ */
 export interface SharedObjectMethods {
-  /** Closes the object (closed when it returns; the promise is already resolved); closing twice throws "Attempted to close a closed object.". */
-  close(): Promise<void>;
-  /** The close runs off the main thread; callback(err) follows (a second close passes the error to it). */
-  close(callback: (err: Error | null) => void): void;
+  /**
+   * Closes the object: closed when it returns (the promise is already resolved); with a callback
+   * the close runs off the main thread and callback(err) follows. Closing twice throws (or passes
+   * to the callback) "Attempted to close a closed object.".
+   */
+  readonly close: {
+    (): Promise<void>;
+    (callback: (err: Error | null) => void): void;
+  };
   /** `using`: closes the object if it is still open. */
-  [Symbol.dispose](): void;
+  readonly [Symbol.dispose]: () => void;
   /** `await using`: closes the object off the main thread if it is still open. */
-  [Symbol.asyncDispose](): Promise<void>;
-  isOpen(): boolean;
-  isClosed(): boolean;
-  /** Bytes reusable without growing the file. */
-  get_free_memory(): number;
-  /** Bytes of file in use by the map. */
-  get_size(): number;
-  bucket_count(): number;
-  max_bucket_count(): number;
-  load_factor(): number;
-  max_load_factor(): number;
-  /** "major.minor" of the file's format. */
-  fileFormatVersion(): string;
-  /** True if `key` is stored data reached by property access (not a method name). */
-  isData(key: string): boolean;
-  [Symbol.iterator](): IterableIterator<[string, Value]>;
+  readonly [Symbol.asyncDispose]: () => Promise<void>;
+  readonly isOpen: () => boolean;
+  readonly isClosed: () => boolean;
+  /** Bytes that can be written without growing the file. */
+  readonly get_free_memory: () => number;
+  /** The size of the file in bytes. */
+  readonly get_size: () => number;
+  /** Slots of the hash table now. */
+  readonly bucket_count: () => number;
+  /** Most slots the table can have within max_file_size. */
+  readonly max_bucket_count: () => number;
+  /** Keys per slot now. */
+  readonly load_factor: () => number;
+  /** Keys per slot at which the table grows. */
+  readonly max_load_factor: () => number;
+  /** The format version of the file, as a number (1), as in mmap-object. */
+  readonly fileFormatVersion: () => number;
+  /**
+   * mmap-object's isData: false if `x` is one of these method names, or one of these methods (a
+   * function, recognised by its name); true for anything else, stored or not.
+   */
+  readonly isData: (x?: unknown) => boolean;
+  /** Object.prototype's, protected from stored keys as in mmap-object. */
+  readonly toString: () => string;
+  readonly valueOf: () => object;
+  readonly propertyIsEnumerable: (key: PropertyKey) => boolean;
+  readonly [Symbol.iterator]: () => IterableIterator<[string, Value]>;
 }
 
-/** A Create object: property access reads and writes the shared file. */
-export type SharedObject<T extends Record<string, Value> = Record<string, Value>> = SharedObjectMethods &
-  T & { [key: string]: Value | undefined | SharedObjectMethods[keyof SharedObjectMethods] };
+/**
+ * The shape of a typed map: an interface or object type whose properties are Values, e.g.
+ * `interface Cfg { name: string; port: number }` for `new Create<Cfg>(path)`.
+ */
+export type Shape<T> = { [K in keyof T]: Value };
+
+/** A Create object: property access reads and writes the shared file. Typed keys read as T[K] | undefined. */
+export type SharedObject<T extends Shape<T> = {}> = SharedObjectMethods & { [K in keyof T]: T[K] | undefined } & {
+  [key: string]: Property;
+};
 /** An Open object: read-only property access. */
-export type ReadonlySharedObject<T extends Record<string, Value> = Record<string, Value>> = SharedObjectMethods &
-  Readonly<T> & { readonly [key: string]: Value | undefined | SharedObjectMethods[keyof SharedObjectMethods] };
+export type ReadonlySharedObject<T extends Shape<T> = {}> = SharedObjectMethods & {
+  readonly [K in keyof T]: T[K] | undefined;
+} & { readonly [key: string]: Property };
 
 export interface CreateConstructor {
-  new <T extends Record<string, Value> = Record<string, Value>>(
+  /** Sizes in bytes (0 or omitted: the default). */
+  new <T extends Shape<T> = {}>(
     path: string | URL,
     fileSize?: number,
     initialBucketCount?: number,
     maxFileSize?: number
   ): SharedObject<T>;
-  new <T extends Record<string, Value> = Record<string, Value>>(
-    path: string | URL,
-    options: CreateOptions
-  ): SharedObject<T>;
+  new <T extends Shape<T> = {}>(path: string | URL, options: CreateOptions): SharedObject<T>;
   readonly prototype: SharedObjectMethods;
 }
 
 export interface OpenConstructor {
-  new <T extends Record<string, Value> = Record<string, Value>>(path: string | URL): ReadonlySharedObject<T>;
+  new <T extends Shape<T> = {}>(path: string | URL): ReadonlySharedObject<T>;
   readonly prototype: SharedObjectMethods;
 }
 
