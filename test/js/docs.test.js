@@ -6,6 +6,8 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { ROOT, setup, childEnv } = require('./helpers');
+const { runCopyScript } = require('../compat/claims');
+const EXPECTED_UPSTREAM_FAILURES = require('../compat/expected-failures');
 
 const t = setup('docs', { linkPackage: true });
 const { test } = t;
@@ -63,10 +65,14 @@ test('seed README (mmap-object): API examples', () => {
   assert.is(out, 'true true true true\nnumber number number\ntrue\n');
 });
 
+const API = () => fs.readFileSync(path.join(ROOT, 'docs', 'API.md'), 'utf8');
+const README = () => fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+// The copy script of the migration section needs arguments and mmap-object: tested on its own below.
+const isCopyScript = (src) => src.includes('copy-mmap-object.js');
+
 test('docs/API.md: every js example runs', () => {
-  const md = fs.readFileSync(path.join(ROOT, 'docs', 'API.md'), 'utf8');
-  const blocks = jsBlocks(md);
-  assert.ok(blocks.length >= 8, `found ${blocks.length} examples`);
+  const blocks = jsBlocks(API()).filter((b) => !isCopyScript(b));
+  assert.ok(blocks.length >= 10, `found ${blocks.length} examples`);
   for (const src of blocks) runExample(src);
 });
 
@@ -77,8 +83,100 @@ test('docs/API.md: printed results are what the comments say', () => {
   const values = jsBlocks(md).find((b) => b.includes("new Create('values.mmo')"));
   const out = runExample(values).split('\n');
   assert.is(out[0], 'true');
-  assert.match(out[1], /^Cannot store a value of type boolean \(key "flag"\)/);
+  assert.match(out[1], /^Value must be a string, buffer, or number\. Got boolean for key "flag"; /);
   assert.is(out[2], '<Buffer 01 02 03>');
+});
+
+/** The lines of `// comment` that follow the last statement of a block: what it prints. */
+function trailingComments(src) {
+  const lines = src.trimEnd().split('\n');
+  const out = [];
+  while (lines.length && lines[lines.length - 1].startsWith('// ')) out.unshift(lines.pop().slice(3));
+  return out;
+}
+
+test("docs/API.md: Open's error texts, the drop-in's kilobytes and the methods print what is written", () => {
+  const blocks = jsBlocks(API());
+  const open = blocks.find((b) => b.includes("'nothing-here.mmo'"));
+  assert.equal(runExample(open).trimEnd().split('\n'), trailingComments(open));
+  const dropIn = blocks.find((b) => b.includes("require('mmapobj/mmap-object')"));
+  assert.is(runExample(dropIn), '512000\n');
+  const methods = blocks.find((b) => b.includes("new Create('methods.mmo')"));
+  const lines = runExample(methods).split('\n');
+  assert.match(lines[0], /^\d+ \d+ [\d.e-]+$/);
+  assert.is(lines[1], 'true false false');
+  assert.is(lines[2], '1 [object Object]');
+  assert.is(lines[3], 'true');
+});
+
+test('docs/API.md: the copy script copies a file through the mmap-object API (here: mmapobj/mmap-object)', () => {
+  const res = runCopyScript(path.join(ROOT, 'js', 'mmap-object.js'));
+  assert.equal(res.copied, res.expected);
+  assert.is(res.printed, 'copied 5 keys from old.bin to new.mmo\n');
+});
+
+test('docs/API.md: options on an existing file (fileSize, buckets ignored; maxFileSize replaces, 0 keeps)', () => {
+  const out = runExample(`
+    const { SharedMap } = require('mmapobj');
+    const show = (m) => { const s = m.stats(); return [s.fileSize, s.bucketCount, s.maxFileSize]; };
+    let m = SharedMap.create('e.mmo', { fileSize: 1 << 20, buckets: 100, maxFileSize: 64 << 20 });
+    const first = show(m);
+    m.set('a', 1);
+    m.close();
+    const closed = require('fs').statSync('e.mmo').size;
+    m = SharedMap.create('e.mmo', { fileSize: 4 << 20, buckets: 100000 });
+    const second = show(m);
+    m.close();
+    m = SharedMap.create('e.mmo', { maxFileSize: 128 << 20 });
+    const third = show(m);
+    m.close();
+    console.log(JSON.stringify({ first, closed, second, third }));`);
+  const { first, closed, second, third } = JSON.parse(out);
+  assert.equal(second, [closed, first[1], 64 << 20], 'size and table kept, 0 keeps the limit');
+  assert.equal(third, [closed, first[1], 128 << 20], 'another limit replaces it');
+});
+
+test("docs/API.md: the migration section's figures are those of the compatibility run", () => {
+  const md = API();
+  const m = /passes (\d+) of its (\d+) tests; the (\d+) others/.exec(md);
+  assert.ok(m, 'the sentence is there');
+  const [passes, total, others] = m.slice(1).map(Number);
+  assert.is(others, EXPECTED_UPSTREAM_FAILURES.length);
+  assert.is(passes + others, total);
+  assert.is(passes, 42, 'as compat.test.js asserts');
+  // Every row of the table names both sides and a reason column (4 cells).
+  const table = md.slice(md.indexOf('| | mmap-object 1.5 | mmapobj | why |'));
+  const rows = table.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| |')).slice(0);
+  assert.ok(rows.length >= 20, `${rows.length} rows`);
+  for (const r of rows) assert.is(r.split(' | ').length, 4, r);
+});
+
+test('README.md: the values in the comments of the Node example are what the expressions give', () => {
+  const block = jsBlocks(README()).find((b) => b.includes("require('mmapobj')"));
+  // "expr   // value (note)" or "expr   // value — note": print inspect(expr) instead.
+  const checks = [];
+  const src = block
+    .split('\n')
+    .map((line) => {
+      const m = /^([A-Za-z_][\w.'()[\]]*(?:\([^)]*\))?(?:\.\w+\(\))*)\s+\/\/ (.*)$/.exec(line);
+      if (!m || /[=;]/.test(m[1])) return line;
+      checks.push(m[2].split(/ — | \(/)[0].trim());
+      return `console.log(require('util').inspect(${m[1]}));`;
+    })
+    .join('\n')
+    .replace(/^for \(.*$/m, '');
+  assert.ok(checks.length >= 3, checks.join(' | '));
+  const printed = runExample(src).trimEnd().split('\n');
+  assert.equal(printed, checks);
+});
+
+test('README.md: npm 11 has `npm approve-scripts`, which the README names', () => {
+  assert.match(README(), /npm approve-scripts\s+mmapobj/);
+  const v = spawnSync('npm', ['--version'], { encoding: 'utf8' }).stdout.trim();
+  if (!v.startsWith('11.')) return; // the claim is about npm 11
+  const r = spawnSync('npm', ['help', 'approve-scripts'], { encoding: 'utf8', env: { ...process.env, MANPAGER: 'cat', PAGER: 'cat' } });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /allowScripts/);
 });
 
 test.run();
