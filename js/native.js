@@ -70,8 +70,8 @@ function loadLibrary() {
     'mmapobj: cannot find libmmapobj. Tried:\n' +
       tried.join('\n') +
       '\nThe package builds it when it is installed (needs cmake, a C compiler and libxxhash-dev). ' +
-      'If npm skipped that install script (npm 11 runs dependency install scripts only once ' +
-      'approved: `npm install-scripts approve mmapobj`), build it with ' +
+      'If that install script did not run (--ignore-scripts, or npm set to block install scripts ' +
+      'that are not approved: `npm approve-scripts mmapobj` approves it), build it with ' +
       `\`node ${path.join(PACKAGE_ROOT, 'js', 'install.js')}\` or \`npm rebuild mmapobj\`; ` +
       'or install libmmapobj system-wide (`cmake --install`), or set MMAPOBJ_LIBRARY to its path.'
   );

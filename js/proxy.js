@@ -214,6 +214,11 @@ function storableObject(m, key, value) {
   throw argTypeError(`${VALUE_TYPE} Got ${describeType(value)} for key ${showKey(key)}; nothing was written.`);
 }
 
+// A state error as the map makes them, for the checks that the traps make first.
+function stateError(text, code, m, key) {
+  return new MmapObjError(text, key === undefined || typeof key === 'symbol' ? { code, path: m.path } : { code, path: m.path, key });
+}
+
 function methodError(verb, key) {
   return argValueError(
     `Cannot ${verb} ${showKey(key)}: it is a method of this object. Use SharedMap for a key with ` +
@@ -248,9 +253,12 @@ const handler = {
   },
 
   set(target, key, value) {
+    const m = target[kMap];
+    // mmap-object's order of checks: read-only, closed, symbol, then the value.
+    if (!m.writable) throw stateError(TEXT.READONLY, 'MMAPOBJ_E_READONLY', m, key);
+    if (m.closed) throw stateError(TEXT.WRITE_CLOSED, 'MMAPOBJ_E_CLOSED', m);
     if (typeof key === 'symbol') throw argTypeError(TEXT.SYMBOL);
     if (key in METHODS) throw methodError('overwrite', key);
-    const m = target[kMap];
     const t = typeof value;
     if (t !== 'string' && t !== 'number') value = storableObject(m, key, value);
     m.set(key, value);
@@ -268,7 +276,10 @@ const handler = {
     // As in mmap-object, deleting a method deletes nothing and gives false (which strict-mode code
     // sees as a TypeError, as for any property that cannot be deleted).
     if (key in METHODS) return false;
-    target[kMap].delete(key);
+    const m = target[kMap];
+    // Then mmap-object's order: read-only, closed.
+    if (!m.writable) throw stateError(TEXT.DELETE_READONLY, 'MMAPOBJ_E_READONLY', m, key);
+    m.delete(key);
     return true;
   },
 

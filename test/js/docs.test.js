@@ -170,8 +170,15 @@ test('README.md: the values in the comments of the Node example are what the exp
   assert.equal(printed, checks);
 });
 
-test('README.md: npm 11 has `npm approve-scripts`, which the README names', () => {
+test('README.md and the load error: npm 11 has `npm approve-scripts`, which both name', () => {
   assert.match(README(), /npm approve-scripts\s+mmapobj/);
+  const load = spawnSync(process.execPath, ['-e', "try { require('mmapobj') } catch (e) { console.log(e.message) }"], {
+    cwd: t.dir,
+    encoding: 'utf8',
+    env: { ...process.env, MMAPOBJ_LIBRARY: path.join(t.dir, 'no-such-lib.so.1') },
+  });
+  assert.match(load.stdout, /`npm approve-scripts mmapobj`/);
+  assert.not.match(load.stdout, /install-scripts approve/);
   const v = spawnSync('npm', ['--version'], { encoding: 'utf8' }).stdout.trim();
   if (!v.startsWith('11.')) return; // the claim is about npm 11
   const r = spawnSync('npm', ['help', 'approve-scripts'], { encoding: 'utf8', env: { ...process.env, MANPAGER: 'cat', PAGER: 'cat' } });

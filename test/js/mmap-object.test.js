@@ -317,6 +317,16 @@ for (const [name, M] of [['mmapobj', () => main], ['mmapobj/mmap-object', () => 
     }).message, 'Cannot delete from read-only object.');
     r.close();
     assert.is(thrown(() => r.first).message, 'Cannot read from closed object.');
+    // mmap-object checks read-only before closed, and both before the key and the value.
+    assert.is(thrown(() => {
+      r.first = 'again';
+    }).message, 'Read-only object.');
+    assert.is(thrown(() => {
+      r[Symbol('s')] = 'x';
+    }).message, 'Read-only object.');
+    assert.is(thrown(() => {
+      delete r.first;
+    }).message, 'Cannot delete from read-only object.');
     w.close();
     assert.is(thrown(() => w.first).message, 'Cannot read from closed object.');
     assert.is(thrown(() => {
@@ -325,6 +335,15 @@ for (const [name, M] of [['mmapobj', () => main], ['mmapobj/mmap-object', () => 
     assert.is(thrown(() => {
       delete w.first;
     }).message, 'Cannot delete from closed object.');
+    assert.is(thrown(() => {
+      w[Symbol('s')] = 'x';
+    }).message, 'Cannot write to closed object.');
+    assert.is(thrown(() => {
+      w.close = 'x';
+    }).message, 'Cannot write to closed object.');
+    assert.is(thrown(() => {
+      w.flag = true;
+    }).message, 'Cannot write to closed object.');
     assert.is(w.isClosed(), true);
     assert.is(w.isOpen(), false);
   });
