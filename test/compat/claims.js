@@ -136,6 +136,11 @@ const MMAP_OBJECT_CHECKS = [
     expect: { out: ['function', []] },
   },
   {
+    title: 'close() returns undefined',
+    code: `const w = new M.Create(file); out(w.close() === undefined);`,
+    expect: { out: true },
+  },
+  {
     title: 'iteration has one cursor per object: a second for…of over it ends the first',
     code: `const w = new M.Create(file); w.a = 1; w.b = 2; w.c = 3; let n = 0;
       for (const e of w) { [...w]; if (++n > 10) break; } out(n);`,

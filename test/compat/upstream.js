@@ -122,11 +122,14 @@ function runUpstream({ work = path.join(os.tmpdir(), `mmapobj-upstream-${process
     throw new Error(`mocha wrote no report (exit ${r.status} ${r.signal || ''}):\n${r.stdout}\n${r.stderr}`);
   }
   const json = JSON.parse(fs.readFileSync(report, 'utf8'));
+  // Tests the suite defines (mocha reports only those that ran).
+  const defined = fs.readFileSync(path.join(pkg, 'test', 'test-mmap-object.js'), 'utf8').match(/^\s*it\(/gm).length;
   if (!keep) fs.rmSync(work, { recursive: true, force: true });
   return {
     passes: json.passes.map((t) => t.fullTitle),
     failures: json.failures.map((t) => ({ title: t.fullTitle, message: t.err && t.err.message })),
     pending: json.pending.map((t) => t.fullTitle),
+    defined,
   };
 }
 
@@ -156,8 +159,8 @@ if (require.main === module) {
       for (const t of res.passes) console.log(`pass  ${t}`);
       for (const t of res.pending) console.log(`skip  ${t}`);
       for (const t of res.failures) console.log(`FAIL  ${t.title}\n      ${String(t.message).split('\n')[0]}`);
-      console.log(`\n${SPEC}'s suite against mmapobj/mmap-object: ${res.passes.length} passed, ` +
-        `${res.failures.length} failed, ${res.pending.length} skipped`);
+      console.log(`\n${SPEC}'s suite against mmapobj/mmap-object: ${res.defined} tests, ${res.passes.length} passed, ` +
+        `${res.failures.length} failures (tests and hooks), ${res.pending.length} skipped`);
     }
     process.exitCode = res.failures.length ? 1 : 0;
   }
