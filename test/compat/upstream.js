@@ -133,7 +133,17 @@ function runUpstream({ work = path.join(os.tmpdir(), `mmapobj-upstream-${process
   };
 }
 
-module.exports = { runUpstream, SPEC };
+/** mmap-object 1.5.0's README.md, from the same tarball. */
+function upstreamReadme() {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mmapobj-upstream-readme-'));
+  try {
+    return fs.readFileSync(path.join(prepare(work), 'README.md'), 'utf8');
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+module.exports = { runUpstream, upstreamReadme, SPEC };
 
 if (require.main === module) {
   const arg = process.argv[2];
