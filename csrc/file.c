@@ -3,6 +3,7 @@
  * through a temporary file, writer setup (repair of a dead writer's file), and the shrink and
  * clean mark at a writer's close. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,9 +29,12 @@ static mmapobj_map *map_alloc(const char *path)
     return m;
 }
 
+static void owner_unregister(mmapobj_map *m);
+
 static void map_free(mmapobj_map *m)
 {
     if (!m) return;
+    owner_unregister(m);
     mo_map_release(m);
     mo_pf_close(m->file);
     m->file = NULL;
@@ -39,6 +43,113 @@ static void map_free(mmapobj_map *m)
     free(m->scratch);
     free(m->path);
     free(m);
+}
+
+/* ---- owner threads ---------------------------------------------------------------------- */
+
+/* The handles a thread has open (it opened them, or adopted them), closed by the platform's
+ * thread-exit hook when the thread ends with them still open: a terminated Node worker, or a
+ * thread that returns without closing, releases its locks and memory. The lists are guarded by a
+ * spin lock (open and close only: never the data path). */
+struct mo_owner {
+    mmapobj_map *head;
+};
+
+static _Thread_local struct mo_owner *tls_owner;
+static atomic_flag owners_busy = ATOMIC_FLAG_INIT;
+
+static void owners_lock(void)
+{
+    while (atomic_flag_test_and_set_explicit(&owners_busy, memory_order_acquire)) mo_pf_yield();
+}
+
+static void owners_unlock(void)
+{
+    atomic_flag_clear_explicit(&owners_busy, memory_order_release);
+}
+
+/* The thread-exit hook: closes what the exiting thread left open (iterators of those handles
+ * included), then frees its list. */
+static void owner_thread_exit(void *v)
+{
+    struct mo_owner *o = v;
+    owners_lock();
+    mmapobj_map *m = o->head;
+    o->head = NULL;
+    for (mmapobj_map *x = m; x; x = x->onext) x->owner = NULL;
+    owners_unlock();
+    while (m) {
+        mmapobj_map *next = m->onext;
+        while (m->iters) {
+            mmapobj_iter *it = m->iters;
+            mmapobj_iter_close(&it);
+        }
+        mmapobj_close(&m);
+        m = next;
+    }
+    if (tls_owner == o) tls_owner = NULL;
+    free(o);
+}
+
+/* Makes the calling thread the owner of m. */
+static int owner_register(mmapobj_map *m)
+{
+    struct mo_owner *o = tls_owner;
+    if (!o) {
+        int e = mo_pf_thread_hook_init(owner_thread_exit);
+        if (e) return mo_err_os(m, MMAPOBJ_E_NOMEM, e, "cannot set up the thread-exit hook");
+        o = calloc(1, sizeof *o);
+        if (!o) return mo_err(m, MMAPOBJ_E_NOMEM, "out of memory");
+        e = mo_pf_thread_hook_arm(o);
+        if (e) {
+            free(o);
+            return mo_err_os(m, MMAPOBJ_E_NOMEM, e, "cannot arm the thread-exit hook");
+        }
+        tls_owner = o;
+    }
+    owners_lock();
+    m->owner = o;
+    m->oprev = NULL;
+    m->onext = o->head;
+    if (o->head) o->head->oprev = m;
+    o->head = m;
+    owners_unlock();
+    return MMAPOBJ_OK;
+}
+
+/* Takes m off its owner's list (from any thread); the calling thread's list, once empty, is
+ * freed and its hook disarmed. */
+static void owner_unregister(mmapobj_map *m)
+{
+    struct mo_owner *mine = NULL;
+    owners_lock();
+    struct mo_owner *o = m->owner;
+    if (o) {
+        if (m->oprev)
+            m->oprev->onext = m->onext;
+        else
+            o->head = m->onext;
+        if (m->onext) m->onext->oprev = m->oprev;
+        m->owner = NULL;
+        m->onext = m->oprev = NULL;
+        if (!o->head && o == tls_owner) mine = o;
+    }
+    owners_unlock();
+    if (mine) {
+        /* nothing else references an empty list of this thread's: only this thread links into
+         * it, and its exit hook is disarmed first */
+        (void)mo_pf_thread_hook_arm(NULL);
+        tls_owner = NULL;
+        free(mine);
+    }
+}
+
+MMAPOBJ_API int mmapobj_adopt(mmapobj_map *m)
+{
+    if (!mo_is_map(m)) return MMAPOBJ_E_CLOSED;
+    if (m->owner && m->owner == tls_owner) return MMAPOBJ_OK;
+    owner_unregister(m);
+    return owner_register(m);
 }
 
 /* An errno-style code as an error code for open/create: E_LOCKED only ever means a writer. */
@@ -120,7 +231,8 @@ MMAPOBJ_API int mmapobj_open(const char *path, mmapobj_map **out)
     if (!path || !out) return mo_tls_err(path, MMAPOBJ_E_INVAL, "NULL path or out argument");
     mmapobj_map *m = map_alloc(path);
     if (!m) return mo_tls_err(path, MMAPOBJ_E_NOMEM, "out of memory");
-    int rc;
+    int rc = owner_register(m);
+    if (rc) goto fail;
     /* a FIFO opens without waiting for a peer; the regular-file check below rejects it */
     int e = mo_pf_open(path, 0, &m->file);
     if (e) {
@@ -314,7 +426,13 @@ MMAPOBJ_API int mmapobj_create(const char *path, uint64_t initial_size, uint64_t
     uint64_t nb = initial_buckets ? initial_buckets : MMAPOBJ_DEFAULT_BUCKETS;
     if (max_size > MO_MAX_FILE_LIMIT) max_size = MO_MAX_FILE_LIMIT;
     uint64_t mx = max_size ? max_size : MMAPOBJ_DEFAULT_MAX_FILE_SIZE;
-    int rc = MMAPOBJ_E_IO;
+    int rc = owner_register(m);
+    if (rc) {
+        mo_copy_err_to_tls(m);
+        map_free(m);
+        return rc;
+    }
+    rc = MMAPOBJ_E_IO;
     if (initial_size > mx) {
         /* most likely a size in the wrong unit: refuse rather than claim max_size of disk */
         map_free(m);
@@ -359,6 +477,7 @@ MMAPOBJ_API int mmapobj_close(mmapobj_map **mp)
     mmapobj_map *m = *mp;
     *mp = NULL;
     if (!mo_is_map(m)) return MMAPOBJ_E_CLOSED;
+    owner_unregister(m);
     int rc = MMAPOBJ_OK;
     for (struct mmapobj_iter *it = m->iters; it; it = it->next) it->m = NULL;
     if (m->writable) {

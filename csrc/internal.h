@@ -42,6 +42,8 @@ struct mmapobj_map {
     int32_t last_kind;         /* kind of the last lookup's value in scratch */
     uint64_t last_len;
     struct mmapobj_iter *iters; /* open iterators (orphaned on close) */
+    struct mo_owner *owner;    /* the thread whose exit closes this handle (file.c), or NULL */
+    mmapobj_map *onext, *oprev; /* that thread's other open handles */
     mmapobj_status status;
     char errmsg[MO_ERRMSG_CAP];
 };

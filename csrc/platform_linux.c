@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,32 +331,32 @@ const char *mo_pf_strerror(int errnum, char *buf, size_t cap)
 /* ---- thread exit ---------------------------------------------------------------------------- */
 
 static pthread_key_t hook_key;
-static int hook_ready;
-static int hook_err;
-static void (*hook_fn)(void *);
+static int hook_err = EAGAIN; /* until the key exists */
+static void (*_Atomic hook_fn)(void *);
 static pthread_once_t hook_once = PTHREAD_ONCE_INIT;
 
+/* The key's destructor: pthread calls it at the exit of a thread whose value is not NULL. */
 static void hook_run(void *v)
 {
-    if (v && hook_fn) hook_fn(v);
+    void (*fn)(void *) = atomic_load(&hook_fn);
+    if (v && fn) fn(v);
 }
 
 static void hook_create(void)
 {
     hook_err = pthread_key_create(&hook_key, hook_run);
-    hook_ready = hook_err == 0;
 }
 
 int mo_pf_thread_hook_init(void (*fn)(void *))
 {
+    void (*none)(void *) = NULL;
+    atomic_compare_exchange_strong(&hook_fn, &none, fn);
     pthread_once(&hook_once, hook_create);
-    if (!hook_ready) return hook_err ? hook_err : EAGAIN;
-    if (!hook_fn) hook_fn = fn;
-    return 0;
+    return hook_err;
 }
 
 int mo_pf_thread_hook_arm(void *v)
 {
-    if (!hook_ready) return EAGAIN;
+    if (hook_err) return hook_err; /* mo_pf_thread_hook_init has made the key (ordered by once) */
     return pthread_setspecific(hook_key, v);
 }

@@ -26,6 +26,15 @@
  *    in the same process) gets MMAPOBJ_E_LOCKED.
  *  - A handle is not thread-safe: use it from one thread at a time. Different
  *    handles may be used from different threads concurrently.
+ *  - A handle belongs to the thread that opened it (or adopted it, see
+ *    mmapobj_adopt). When that thread ends (returns from its start routine,
+ *    calls pthread_exit, or is a Node worker being terminated) with the
+ *    handle still open, the library closes the handle and its iterators, so
+ *    that its locks are released (a writer's file can be created again at
+ *    once) and its memory is freed; pointers to them are invalid from then
+ *    on. A handle passed to another thread that outlives the opener must be
+ *    adopted by that thread. At process exit nothing is closed (the OS
+ *    releases the locks).
  *  - Do not use a handle across fork(): the child shares the mapping and the
  *    lock. Open new handles in the child. Descriptors are O_CLOEXEC.
  *  - Readers see writers' changes through the shared page cache. This holds
@@ -229,11 +238,21 @@ MMAPOBJ_API int mmapobj_create(const char *path, uint64_t initial_size,
  *   E_MINOR, E_TOOSMALL, E_CORRUPT, E_LAYOUT, E_NOMEM, E_IO. Thread-safe. */
 MMAPOBJ_API int mmapobj_open(const char *path, mmapobj_map **out);
 
+/* Makes the calling thread the owner of m: m is closed when this thread ends
+ * with it still open, no longer when the thread that opened it ends (see
+ * Caveats). For a handle handed to a thread that outlives its opener; call
+ * it while the handle is in use by no other thread. Errors: E_CLOSED,
+ * E_NOMEM (the handle then has no owner thread and is never closed by a
+ * thread's exit). Thread-safe with respect to other handles. */
+MMAPOBJ_API int mmapobj_adopt(mmapobj_map *m);
+
 /* Closes *m and sets *m to NULL; a NULL *m (or m) is a no-op returning
  * MMAPOBJ_OK, so close is idempotent. A writer's close syncs nothing (use
  * mmapobj_flush), marks the file clean and shrinks it to the bytes in use
  * when no reader has it open. Returns E_IO if shrinking failed; the handle
- * is closed either way. */
+ * is closed either way. Closing from another thread than the handle's owner
+ * is fine, but not while the owner thread may be ending: its exit would
+ * close the handle too (see Caveats); adopt it first. */
 MMAPOBJ_API int mmapobj_close(mmapobj_map **m);
 
 /* Writes the map to stable storage (msync + fsync). Needed only for
