@@ -14,6 +14,8 @@
 #include "mapping.h"
 #include "repair.h"
 #include "seqlock.h"
+#include "testhook.h"
+#include "trust.h"
 
 static mmapobj_map *map_alloc(const char *path)
 {
@@ -209,14 +211,14 @@ static int attach(mmapobj_map *m, uint64_t max_override)
         if (rc == MMAPOBJ_OK) rc = mo_table_marker_check(m->base, size, msg, sizeof msg);
         int moved = mo_seq_read_retry(m, s1);
         if (rc == MMAPOBJ_OK || m->writable || attempt > 100) break;
-        if (rc == MMAPOBJ_E_TOOSMALL) {
-            /* the writer grew the file since our fstat: follow it, then look again */
-            int r2 = mo_reader_remap(m);
-            if (r2 != MMAPOBJ_OK && r2 != MMAPOBJ_NOTFOUND) return r2;
+        /* A writer may have grown the file since our fstat (a new file_size, or a table built
+         * in the new space, which moves no seq): follow it, then look again. */
+        int r2 = mo_reader_remap(m);
+        if (r2 != MMAPOBJ_OK && r2 != MMAPOBJ_NOTFOUND) return r2;
+        if (r2 == MMAPOBJ_OK)
             size = m->valid;
-        } else if (!moved) {
-            break;
-        }
+        else if (rc != MMAPOBJ_E_TOOSMALL && !moved)
+            break; /* nothing moved: the file is damaged */
         mo_pf_yield();
     }
     if (rc) return mo_err(m, rc, "%s", msg);
@@ -277,7 +279,12 @@ static uint64_t random_seed(void)
     return s;
 }
 
-/* Initialises a fresh file (m->file locked, size 0 or new) in place. */
+/* Initialises a new map in the file m->file (locked; empty, a new unnamed or temporary file,
+ * or one whose creation in place did not finish). The file first gets the magic "MMAPNEW\0" (a
+ * map being created: readers say "not a map yet", the next writer starts again), then its space,
+ * header and table; the real magic is stored last (docs/FORMAT.md, "Creation"). So a writer
+ * killed at any step leaves a file that the next create makes anew, and no reader ever sees a
+ * valid header without its table. */
 static int init_file(mmapobj_map *m, uint64_t initial_size, uint64_t initial_buckets,
                      uint64_t max_size)
 {
@@ -290,18 +297,42 @@ static int init_file(mmapobj_map *m, uint64_t initial_size, uint64_t initial_buc
                       (unsigned long long)need, (unsigned long long)(UINT64_C(1) << lg));
     uint64_t size = initial_size < need ? need : initial_size;
     if (size > max_size) size = max_size;
-    int err = mo_pf_allocate(m->file, 0, size);
+    int err = mo_pf_write(m->file, MO_MAGIC_BUILDING, 8, 0);
+    if (err != 0) return mo_err_os(m, MMAPOBJ_E_IO, err, "cannot write the header");
+    MO_TEST_POINT("create:claimed", m);
+    err = mo_pf_allocate(m->file, 0, size);
     if (err != 0)
         return mo_err_os(m, mo_code_from_errno(err) == MMAPOBJ_E_NOSPC ? MMAPOBJ_E_NOSPC
                                                                         : MMAPOBJ_E_IO,
                          err, "cannot allocate %llu bytes", (unsigned long long)size);
+    MO_TEST_POINT("create:allocated", m);
     int rc = mo_map_setup(m, size, max_size, size);
     if (rc) return rc;
-    struct mo_header *h = m->hdr;
-    mo_header_init(h, random_seed(), size, max_size, table_off, lg);
+    struct mo_header *hb = malloc(sizeof *hb);
+    if (!hb) return mo_err(m, MMAPOBJ_E_NOMEM, "out of memory");
+    mo_header_init(hb, random_seed(), size, max_size, table_off, lg);
+    memcpy(hb->magic, MO_MAGIC_BUILDING, 8); /* header_checksum is that of the real magic */
+    memcpy(m->base, hb, sizeof *hb);
+    free(hb);
     mo_table_init(m->base + table_off, lg, 0);
-    m->seed = h->hash_seed;
-    m->class_count = h->class_count;
+    MO_TEST_POINT("create:built", m);
+    uint64_t magic;
+    memcpy(&magic, MO_MAGIC, 8);
+    mo_st_rel((uint64_t *)(void *)m->base, magic); /* everything above before it */
+    MO_TEST_POINT("create:done", m);
+    m->seed = m->hdr->hash_seed;
+    m->class_count = m->hdr->class_count;
+    return MMAPOBJ_OK;
+}
+
+/* Writer setup of a map init_file has just made: nothing in it was ever reachable. */
+static int writer_fresh(mmapobj_map *m)
+{
+    int rc = mo_fi_init(m);
+    if (rc) return rc;
+    m->hdr->writer_pid = mo_pf_pid();
+    m->hdr->state_flags |= MO_FLAG_DIRTY;
+    m->fresh_from = mo_ld(&m->hdr->alloc_end);
     return MMAPOBJ_OK;
 }
 
@@ -309,11 +340,7 @@ static int init_file(mmapobj_map *m, uint64_t initial_size, uint64_t initial_buc
 static int writer_begin(mmapobj_map *m, uint64_t max_size)
 {
     struct mo_header *h = m->hdr;
-    uint64_t ae = mo_ld(&h->alloc_end);
     uint64_t fs = mo_ld(&h->file_size);
-    if (ae < MO_HEADER_SIZE || ae > fs)
-        return mo_err(m, MMAPOBJ_E_CORRUPT, "alloc_end %llu outside [8192, file_size %llu]",
-                      (unsigned long long)ae, (unsigned long long)fs);
     if (max_size) {
         if (max_size < m->valid)
             return mo_err(m, MMAPOBJ_E_INVAL, "max_size %llu is smaller than the file (%llu bytes)",
@@ -329,17 +356,23 @@ static int writer_begin(mmapobj_map *m, uint64_t max_size)
         mo_st_rel(&h->seq, mo_ld(&h->seq) + 1);
         dirty = 1;
     }
+    uint64_t stored = h->state_checksum;
     h->writer_pid = mo_pf_pid();
     h->state_flags |= MO_FLAG_DIRTY;
+    h->state_checksum = 0; /* stored again by a clean close */
     /* bytes inside the file may still be read through old offsets by readers of an earlier
      * session: only space the writer grows from here on is fresh */
     m->fresh_from = m->valid;
     int rc = mo_fi_init(m);
     if (rc) return rc;
-    /* a clean file's free lists are loaded; a dead writer's file, or damaged lists, get the
-     * free space rebuilt from the gaps between live blocks */
-    if (!dirty && mo_fi_load(m) != MMAPOBJ_OK) dirty = 1;
-    if (dirty) rc = mo_repair(m);
+    /* The trust rule (docs/FORMAT.md): a clean file's writer state is used when its checksum
+     * and the checks of trust.c hold; a dead writer's file, or a state that does not check out,
+     * gets counts, alloc_end and free space rebuilt by the walk of every record. */
+    if (!dirty && !mo_trust_clean(m, stored)) dirty = 1;
+    if (dirty) {
+        MO_TEST_POINT("writer:repair", m);
+        rc = mo_repair(m);
+    }
     return rc;
 }
 
@@ -354,13 +387,23 @@ static int writer_open_existing(mmapobj_map *m, uint64_t initial_size, uint64_t 
     if (e == EAGAIN) return mo_err(m, MMAPOBJ_E_LOCKED, "file is locked by another writer");
     if (e) return mo_err_os(m, MMAPOBJ_E_IO, e, "cannot take the writer lock");
     m->writable = 1;
-    if (st.size == 0) {
-        /* an empty file (e.g. made by touch) becomes a new map */
+    char magic[8] = {0};
+    if (st.size == 0 || (st.size >= 8 && mo_pf_read(m->file, magic, 8, 0) == 0 &&
+                         memcmp(magic, MO_MAGIC_BUILDING, 8) == 0)) {
+        /* An empty file (e.g. made by touch) becomes a new map in place (its owner, mode and
+         * links stay); so does one whose creation did not finish (we hold the writer lock: its
+         * creator is gone), from the start. */
+        if (st.size != 0 && (e = mo_pf_resize(m->file, 0)) != 0)
+            return mo_err_os(m, MMAPOBJ_E_IO, e, "cannot restart an unfinished creation");
         int rc = init_file(m, initial_size ? initial_size : MMAPOBJ_DEFAULT_FILE_SIZE,
                            initial_buckets ? initial_buckets : MMAPOBJ_DEFAULT_BUCKETS,
                            max_size ? max_size : MMAPOBJ_DEFAULT_MAX_FILE_SIZE);
-        if (rc) return rc;
-        return writer_begin(m, 0);
+        if (rc) {
+            mo_map_release(m);
+            (void)mo_pf_resize(m->file, 0); /* give back the empty file we found (best effort) */
+            return rc;
+        }
+        return writer_fresh(m);
     }
     int rc = attach(m, max_size);
     if (rc) return rc;
@@ -387,10 +430,8 @@ static int create_new(mmapobj_map *m, uint64_t initial_size, uint64_t initial_bu
         goto fail;
     }
     rc = init_file(m, initial_size, initial_buckets, max_size);
-    if (rc == MMAPOBJ_OK) rc = mo_fi_init(m);
+    if (rc == MMAPOBJ_OK) rc = writer_fresh(m);
     if (rc) goto fail;
-    m->hdr->writer_pid = mo_pf_pid();
-    m->hdr->state_flags |= MO_FLAG_DIRTY;
     e = mo_pf_publish(m->file, tmp, m->path);
     if (e == EEXIST) {
         rc = 1; /* someone created it meanwhile: open theirs */
@@ -402,7 +443,6 @@ static int create_new(mmapobj_map *m, uint64_t initial_size, uint64_t initial_bu
     }
     mo_pf_remove(tmp);
     free(tmp);
-    m->fresh_from = mo_ld(&m->hdr->alloc_end);
     return MMAPOBJ_OK;
 fail:
     mo_pf_remove(tmp);
@@ -497,8 +537,12 @@ MMAPOBJ_API int mmapobj_close(mmapobj_map **mp)
                     m->valid = ae;
                 }
             }
-            if (rc == MMAPOBJ_OK) h->state_flags &= ~MO_FLAG_DIRTY;
+            if (rc == MMAPOBJ_OK) {
+                mo_trust_seal(m); /* the checksum of the state the next writer will use */
+                h->state_flags &= ~MO_FLAG_DIRTY;
+            }
         } else {
+            mo_trust_seal(m);
             h->state_flags &= ~MO_FLAG_DIRTY;
         }
     }

@@ -11,6 +11,7 @@
 #include "mmapobj.h"
 
 #define MO_MAGIC "MMAPOBJ"          /* 8 bytes with its NUL */
+#define MO_MAGIC_BUILDING "MMAPNEW"  /* 8 bytes: a map being created in place (not a map yet) */
 #define MO_HEADER_SIZE 8192u
 #define MO_BYTE_ORDER 0x01020304u
 #define MO_SLOT_SIZE 8u
@@ -73,7 +74,8 @@ struct mo_header {
     uint64_t count_bytes;
     uint32_t state_flags;
     uint32_t writer_pid;
-    uint64_t reserved_state[7];
+    uint64_t state_checksum;   /* checksum of the writer state at a clean close (0: none) */
+    uint64_t reserved_state[6];
     uint8_t reserved_area[4096 - 256];
     uint64_t free_head[MO_CLASS_LIMIT];
 };
@@ -104,6 +106,7 @@ _Static_assert(offsetof(struct mo_header, count_number) == 176, "FORMAT.md: coun
 _Static_assert(offsetof(struct mo_header, count_bytes) == 184, "FORMAT.md: count_bytes at 184");
 _Static_assert(offsetof(struct mo_header, state_flags) == 192, "FORMAT.md: state_flags at 192");
 _Static_assert(offsetof(struct mo_header, writer_pid) == 196, "FORMAT.md: writer_pid at 196");
+_Static_assert(offsetof(struct mo_header, state_checksum) == 200, "FORMAT.md: state_checksum at 200");
 _Static_assert(offsetof(struct mo_header, free_head) == 4096, "FORMAT.md: free-list heads at 4096");
 _Static_assert(sizeof(struct mo_header) == MO_HEADER_SIZE, "FORMAT.md: header is 8192 bytes");
 _Static_assert(sizeof(_Atomic uint64_t) == 8 && _Alignof(_Atomic uint64_t) == 8,

@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "freeidx.h"
+#include "hash.h"
 #include "seqlock.h"
 
 #define FI_NONE 0u
@@ -235,6 +236,9 @@ void mo_fi_add(mmapobj_map *m, uint64_t off, uint64_t size)
     if (!size) return;
     uint64_t ae = mo_ld(&h->alloc_end);
     if (off < MO_HEADER_SIZE || off > ae || size > ae - off) return; /* never trust a bad range */
+    /* a block that starts or ends where a free block does overlaps it: those bytes are free
+     * already (a damaged table freeing a record twice); refuse rather than index them twice */
+    if (map_get(&fi->by_start, off) || map_get(&fi->by_end, off + size)) return;
     uint64_t free_bytes = mo_ld(&h->free_bytes) + size;
     uint32_t left = map_get(&fi->by_end, off);
     if (left) {
@@ -341,9 +345,13 @@ int mo_fi_take(mmapobj_map *m, uint64_t n, uint64_t align, uint64_t *out)
     return 1;
 }
 
-/* Loads the file's free lists (a clean file: DIRTY was clear). Returns E_CORRUPT if a list is
- * damaged (the caller then rebuilds free space from the gaps with mo_repair). */
-int mo_fi_load(mmapobj_map *m)
+/* Loads the file's free lists (a clean file: DIRTY was clear), feeding the header of every
+ * listed block to the state checksum hs (NULL: none) in list order. Every block is checked: in
+ * [8192, alloc_end), its marker, size and class, not over the table block [toff, toff + tsize),
+ * not starting or ending where a block loaded before it does; the number of blocks is capped by
+ * what alloc_end can hold (so a cycle ends). Returns E_CORRUPT if a list is damaged (the caller
+ * then rebuilds free space from the gaps with mo_repair). */
+int mo_fi_load(mmapobj_map *m, mo_hstream *hs, uint64_t toff, uint64_t tsize)
 {
     struct mo_header *h = m->hdr;
     uint64_t ae = mo_ld(&h->alloc_end);
@@ -360,14 +368,32 @@ int mo_fi_load(mmapobj_map *m)
             if (mo_free_block_read(m->base, off, ae, &size, &next, &word) ||
                 mo_class_of(size, m->class_count) != c)
                 return MMAPOBJ_E_CORRUPT;
+            if (off < toff + tsize && toff < off + size) return MMAPOBJ_E_CORRUPT; /* the table */
             /* two listed blocks that overlap would be a damaged file */
             if (map_get(&m->fi->by_start, off) || map_get(&m->fi->by_end, off + size))
                 return MMAPOBJ_E_CORRUPT;
+            uint64_t bytes[2] = {word, next};
+            mo_hstream_add(hs, bytes, sizeof bytes);
             mo_fi_add(m, off, size);
             off = next;
         }
     }
     return MMAPOBJ_OK;
+}
+
+/* Feeds the header of every free block to hs as mo_fi_persist writes it: classes in order, each
+ * list from its head (the index's order). */
+void mo_fi_hash(const mmapobj_map *m, mo_hstream *hs)
+{
+    const struct mo_freeidx *fi = m->fi;
+    if (!fi) return;
+    for (uint32_t c = 0; c < MO_CLASS_LIMIT; c++)
+        for (uint32_t x = fi->head[c]; x; x = fi->nodes[x].next) {
+            uint32_t y = fi->nodes[x].next;
+            uint64_t bytes[2] = {(fi->nodes[x].size << 8) | MO_FREE_MARKER,
+                                 y ? fi->nodes[y].off : 0};
+            mo_hstream_add(hs, bytes, sizeof bytes);
+        }
 }
 
 /* Writes the index into the file's free lists (block headers + heads), under an odd seq: the

@@ -3,6 +3,7 @@
 #ifndef MMAPOBJ_FREEIDX_H
 #define MMAPOBJ_FREEIDX_H
 
+#include "hash.h"
 #include "internal.h"
 
 int mo_fi_init(mmapobj_map *m);
@@ -14,8 +15,12 @@ int mo_fi_has_free(const mmapobj_map *m);
 void mo_fi_add(mmapobj_map *m, uint64_t off, uint64_t size);
 /* Takes n bytes at a multiple of align from free space: 1 with *out set (seq made odd), or 0. */
 int mo_fi_take(mmapobj_map *m, uint64_t n, uint64_t align, uint64_t *out);
-/* Loads the file's free lists (a clean file): OK, or E_CORRUPT when a list is damaged. */
-int mo_fi_load(mmapobj_map *m);
+/* Loads the file's free lists (a clean file), feeding every listed block header to hs (NULL:
+ * none), each block checked (bounds, marker, size, class, not over the table [toff, toff +
+ * tsize), no same start or end as another): OK, or E_CORRUPT when a list is damaged. */
+int mo_fi_load(mmapobj_map *m, mo_hstream *hs, uint64_t toff, uint64_t tsize);
+/* Feeds the header of every free block to hs in the order mo_fi_persist writes the lists. */
+void mo_fi_hash(const mmapobj_map *m, mo_hstream *hs);
 /* Writes the index into the file's free lists (under an odd seq). */
 void mo_fi_persist(mmapobj_map *m);
 

@@ -7,6 +7,7 @@
 #include "hash.h"
 #include "header.h"
 #include "platform.h"
+#include "testhook.h"
 
 void mo_header_init(struct mo_header *h, uint64_t seed, uint64_t file_size, uint64_t max_size,
                     uint64_t table_off, uint32_t log2)
@@ -35,6 +36,13 @@ void mo_header_init(struct mo_header *h, uint64_t seed, uint64_t file_size, uint
 int mo_header_check(const uint8_t *p, uint64_t real_size, char *msg, size_t cap)
 {
     const struct mo_header *h = (const struct mo_header *)(const void *)p;
+    if (memcmp(h->magic, MO_MAGIC_BUILDING, 8) == 0) {
+        /* a map being created in place (or whose creator died): no map yet, like an empty file
+         * (the next writer starts the creation again) */
+        snprintf(msg, cap, "the file is being created (or its creator died before it was "
+                 "complete): not a map yet");
+        return MMAPOBJ_E_TOOSMALL;
+    }
     if (memcmp(h->magic, MO_MAGIC, 8) != 0) {
         snprintf(msg, cap, "not an mmapobj file (bad magic)");
         return MMAPOBJ_E_BADMAGIC;
@@ -77,6 +85,7 @@ int mo_header_check(const uint8_t *p, uint64_t real_size, char *msg, size_t cap)
                  (unsigned long long)fs, (unsigned long long)real_size);
         return MMAPOBJ_E_TOOSMALL;
     }
+    MO_TEST_POINT("open:size-checked", NULL); /* file_size checked, table_ref not loaded yet */
     uint64_t tref = mo_ld(&h->table_ref), toff;
     uint32_t lg;
     if (mo_tref_decode(tref, real_size, &toff, &lg) != MMAPOBJ_OK) {
@@ -107,6 +116,7 @@ int mo_table_marker_check(const uint8_t *p, uint64_t size, char *msg, size_t cap
                  (unsigned long long)tref, (unsigned long long)size);
         return MMAPOBJ_E_CORRUPT;
     }
+    MO_TEST_POINT("open:tref-checked", NULL); /* a writer may publish a new table right here */
     if (!mo_table_marker_ok(p, toff, lg, &marker, &tlg)) {
         snprintf(msg, cap, "no table at offset %llu (marker 0x%08x, log2 %u)",
                  (unsigned long long)toff, (unsigned)marker, (unsigned)tlg);

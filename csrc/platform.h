@@ -55,6 +55,8 @@ void mo_pf_close(mo_pf_file *f);
 int mo_pf_stat(mo_pf_file *f, struct mo_pf_stat *st);
 /* Reads exactly n bytes at off (EIO when the file is shorter). */
 int mo_pf_read(mo_pf_file *f, void *buf, size_t n, uint64_t off);
+/* Writes exactly n bytes at off (extending the file if needed). */
+int mo_pf_write(mo_pf_file *f, const void *buf, size_t n, uint64_t off);
 /* Claims disk space for [off, off+len) and extends the file to cover it: a full disk is
  * ENOSPC here, never SIGBUS on a later store. */
 int mo_pf_allocate(mo_pf_file *f, uint64_t off, uint64_t len);

@@ -86,6 +86,20 @@ int mo_pf_read(mo_pf_file *f, void *buf, size_t n, uint64_t off)
     return (size_t)got == n ? 0 : EIO;
 }
 
+int mo_pf_write(mo_pf_file *f, const void *buf, size_t n, uint64_t off)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = pwrite(f->fd, p, n, (off_t)off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return w < 0 ? errno_or(EIO) : EIO;
+        p += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
+}
+
 int mo_pf_allocate(mo_pf_file *f, uint64_t off, uint64_t len)
 {
     int err = posix_fallocate(f->fd, (off_t)off, (off_t)len);

@@ -1,5 +1,7 @@
-/* repair.c - crash repair at writer open of a DIRTY file: recount the table, rebuild the free
- * lists from the gaps between live blocks (per docs/FORMAT.md, "Crash recovery"). */
+/* repair.c - the repair walk at writer open of a DIRTY file (a writer died) or of a clean file
+ * whose writer state does not check out (docs/FORMAT.md, "Trust rule" and "Crash recovery"):
+ * recount the table, recompute alloc_end from the blocks it reaches, rebuild the free space from
+ * the gaps between live blocks. Nothing the header says about the data region is used. */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,26 +16,32 @@ int mo_repair(mmapobj_map *m)
     struct mo_header *h = m->hdr;
     struct mo_walk w;
     memset(&w, 0, sizeof w);
-    uint64_t ae = mo_ld(&h->alloc_end);
-    int rc = mo_walk_collect(m, &w, ae, 0, 0);
-    if (rc == MMAPOBJ_OK) rc = mo_walk_check_overlap(&w, ae);
+    /* blocks may lie anywhere in the file (a damaged alloc_end proves nothing) */
+    uint64_t limit = mo_ld(&h->file_size);
+    if (limit > m->valid) limit = m->valid;
+    int rc = mo_walk_collect(m, &w, limit, 0, 0);
+    if (rc == MMAPOBJ_OK) rc = mo_walk_check_overlap(&w, limit);
     if (rc) {
-        rc = mo_err(m, rc, "cannot repair the file left by a writer that died: %s", w.msg);
+        rc = mo_err(m, rc, "cannot repair the file (a writer died, or its writer state does not "
+                    "check out): %s", w.msg);
         goto out;
     }
+    /* sorted by mo_walk_check_overlap (the table is always there): the last block ends highest */
+    uint64_t ae = w.nblocks ? w.blocks[w.nblocks - 1].off + w.blocks[w.nblocks - 1].size
+                            : MO_HEADER_SIZE;
     mo_seq_begin(m);
     for (uint32_t c = 0; c < MO_CLASS_LIMIT; c++) h->free_head[c] = 0;
     mo_fi_reset(m);
     mo_st(&h->free_bytes, 0);
     mo_st(&h->slack_bytes, 0);
+    mo_st(&h->alloc_end, ae);
     uint64_t end = MO_HEADER_SIZE;
-    for (size_t i = 0; i <= w.nblocks; i++) {
-        uint64_t next = i < w.nblocks ? w.blocks[i].off : ae;
-        if (next > end) {
+    for (size_t i = 0; i < w.nblocks; i++) {
+        if (w.blocks[i].off > end) {
             /* a gap: free space, or slack if under 16 bytes; keep free blocks 4-aligned */
-            mo_fi_add(m, end, next - end);
+            mo_fi_add(m, end, w.blocks[i].off - end);
         }
-        if (i < w.nblocks) end = w.blocks[i].off + w.blocks[i].size;
+        end = w.blocks[i].off + w.blocks[i].size;
     }
     mo_st(&h->count, w.live);
     mo_st(&h->tombstones, w.tombs);

@@ -4,7 +4,8 @@
 
 #include "internal.h"
 
-/* Recounts the table and rebuilds free space from the gaps between live blocks. */
+/* Recounts the table, sets alloc_end to the end of the highest live block and rebuilds free
+ * space from the gaps between live blocks (the header's alloc_end and lists are not used). */
 int mo_repair(mmapobj_map *m);
 
 #endif

@@ -317,8 +317,9 @@ static uint64_t *kind_counter(struct mo_header *h, int32_t kind)
     }
 }
 
-/* Builds a table of 2^log2 slots holding every live key of the current one (want is only for
- * the message), publishes it and frees the old one. */
+/* Builds a table of 2^log2 slots (more when the current table holds more live entries than half
+ * of that) holding every live key of the current one, publishes it, frees the old one and sets
+ * count and tombstones from what it placed. want is only for the message. */
 static int table_build(mmapobj_map *m, uint64_t want, uint32_t lg)
 {
     struct mo_header *h = m->hdr;
@@ -327,6 +328,11 @@ static int table_build(mmapobj_map *m, uint64_t want, uint32_t lg)
     uint32_t olg;
     if (mo_tref_decode(otref, m->valid, &ooff, &olg) != MMAPOBJ_OK)
         return mo_err(m, MMAPOBJ_E_CORRUPT, "invalid table reference");
+    /* the size comes from the live slots of the old table, never from the header's count */
+    const uint64_t *os = mo_table_slots(m->base, ooff);
+    uint64_t omax = UINT64_C(1) << olg, live = 0;
+    for (uint64_t i = 0; i < omax; i++) live += mo_slot_live(os[i]) != 0;
+    if ((live + 1) * 2 > (UINT64_C(1) << lg)) lg = mo_log2_for(live + 1, 1, 2);
     uint64_t foot = mo_table_footprint(lg);
     uint64_t noff;
     int rc = mo_alloc(m, foot, MO_TABLE_ALIGN, &noff);
@@ -339,9 +345,7 @@ static int table_build(mmapobj_map *m, uint64_t want, uint32_t lg)
     }
     mo_table_init(m->base + noff, lg, mo_table_gen(m->base, ooff) + 1);
     uint64_t *ns = mo_table_slots(m->base, noff);
-    const uint64_t *os = mo_table_slots(m->base, ooff);
-    uint64_t nmask = (UINT64_C(1) << lg) - 1;
-    uint64_t omax = UINT64_C(1) << olg;
+    uint64_t nmask = (UINT64_C(1) << lg) - 1, placed = 0;
     for (uint64_t i = 0; i < omax; i++) {
         uint64_t s = os[i];
         if (i + 16 < omax) {
@@ -357,11 +361,19 @@ static int table_build(mmapobj_map *m, uint64_t want, uint32_t lg)
             continue; /* drop a damaged entry */
         uint64_t hh = key_hash(m, m->base + off + MO_REC_HDR, hit.klen);
         uint64_t j = hh & nmask;
-        while (ns[j] != MO_SLOT_EMPTY) j = (j + 1) & nmask;
+        /* at most half full (sized from the live slots counted above): every probe ends */
+        for (uint64_t n = 0; ns[j] != MO_SLOT_EMPTY && n <= nmask; n++) j = (j + 1) & nmask;
+        if (ns[j] != MO_SLOT_EMPTY) { /* cannot happen; a bound, not a hope */
+            mo_free_block(m, noff, foot);
+            return mo_err(m, MMAPOBJ_E_CORRUPT, "the new table of %llu buckets is full",
+                          (unsigned long long)(nmask + 1));
+        }
         ns[j] = mo_slot_make(off, hh);
+        placed++;
     }
     mo_st_rel(&h->table_ref, mo_tref_make(noff, lg));
     mo_st(&h->tombstones, 0);
+    mo_st(&h->count, placed);
     mo_free_block(m, ooff, mo_table_footprint(olg));
     return MMAPOBJ_OK;
 }
@@ -403,6 +415,7 @@ static int do_set(mmapobj_map *m, const void *key, size_t klen, int32_t kind, co
             if (rc != MMAPOBJ_NOTFOUND)
                 return mo_err(m, MMAPOBJ_E_CORRUPT, "the rebuilt table is damaged");
             tref = mo_ld(&h->table_ref);
+            count = mo_ld(&h->count); /* the rebuild counted what the table really holds */
             fills_empty = 1;
         }
     }

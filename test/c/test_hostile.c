@@ -27,6 +27,7 @@
 #include <xxhash.h>
 
 #include "relia.h"
+#include "testhook.h"
 
 /* ---- format facts (docs/FORMAT.md) -------------------------------------------------------- */
 
@@ -35,7 +36,7 @@ enum {
     H_CREATED = 32, H_ALIGN = 40, H_CLASSES = 44, H_RES0 = 48, H_CHECKSUM = 56, H_SEQ = 64,
     H_TABLE = 72, H_FSIZE = 80, H_MAXSIZE = 88, H_COUNT = 128, H_TOMBS = 136, H_ALLOC = 144,
     H_FREE = 152, H_SLACK = 160, H_CSTR = 168, H_CNUM = 176, H_CBYTES = 184, H_FLAGS = 192,
-    H_PID = 196, H_HEADS = 4096, HDR = 8192
+    H_PID = 196, H_STATE = 200, H_HEADS = 4096, HDR = 8192
 };
 #define TABLE_MARKER 0x4C425454u
 
@@ -47,6 +48,27 @@ static void wr16(unsigned char *b, size_t off, uint16_t v) { memcpy(b + off, &v,
 static void fix_checksum(unsigned char *b) { wr64(b, H_CHECKSUM, XXH3_64bits(b, 56)); }
 static uint64_t table_off(const unsigned char *b) { return rd64(b, H_TABLE) & ((1ull << 48) - 1); }
 static unsigned table_log2(const unsigned char *b) { return (unsigned)(rd64(b, H_TABLE) >> 56); }
+
+/* state_checksum (offset 200) as docs/FORMAT.md defines it: XXH3_64bits (seed 0) of table_ref,
+ * bytes 128..191, the 512 free-list heads, then the 16-byte header of every listed free block,
+ * classes 0..511 in order, each list from its head. A cyclic list is cut after blen/16 blocks. */
+static uint64_t state_checksum(const unsigned char *b, size_t blen)
+{
+    XXH3_state_t *st = XXH3_createState();
+    CHECK(st);
+    XXH3_64bits_reset(st);
+    XXH3_64bits_update(st, b + H_TABLE, 8);
+    XXH3_64bits_update(st, b + H_COUNT, 64);
+    XXH3_64bits_update(st, b + H_HEADS, 4096);
+    size_t steps = 0;
+    for (size_t c = 0; c < 512; c++)
+        for (uint64_t off = rd64(b, H_HEADS + 8 * c); off && off <= blen - 16 && steps++ < blen / 16; off = rd64(b, off + 8))
+            XXH3_64bits_update(st, b + off, 16);
+    uint64_t d = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    return d;
+}
+static void fix_state(unsigned char *b, size_t blen) { wr64(b, H_STATE, state_checksum(b, blen)); }
 
 /* ---- state -------------------------------------------------------------------------------- */
 
@@ -63,6 +85,11 @@ static unsigned char *g_scratch;
 static uint64_t g_tried, g_open_ok, g_open_fail, g_writer_opened, g_writes_done;
 static uint64_t g_code_tally[64];
 static int g_quick;
+/* A forged file whose state checksum was recomputed over a false count: the writer trusts the
+ * count (every value must still be right; count and verify may disagree with the table). */
+static int g_counts_may_lie;
+/* keeps: the number of repair walks the writer open must make (-1: not checked) */
+static int g_repairs_expected = -1;
 
 struct extra { const char *key; size_t klen; int kind; const char *val; size_t vlen; };
 static char g_long_key[2000];
@@ -172,6 +199,9 @@ struct opt {
     int verify_corrupt; /* if open succeeds, verify must report E_CORRUPT */
     int writer;         /* also open it with mmapobj_create */
     int writer_intact;  /* the writer (after repair) must see everything intact, verify OK */
+    int keeps;          /* trust rule: a writer refuses it with E_CORRUPT leaving every byte as it
+                         * was, or opens it with every key intact and, closed without writing,
+                         * leaves a file as long in which a reader sees every key intact */
     const char **keys;  /* extra keys to look up (NULL-terminated), for golden/fuzz files */
 };
 
@@ -332,7 +362,7 @@ static int exercise(mmapobj_map *m, const struct opt *o, uint64_t real, int inta
     if (intact && batched != produced) HFAIL("iter_batch produced %" PRIu64 ", iter_next %" PRIu64, batched, produced);
 
     int64_t c = mmapobj_count(m);
-    if (intact && c != (int64_t)base_live()) HFAIL("count %" PRId64 " on an intact file", c);
+    if (intact && !g_counts_may_lie && c != (int64_t)base_live()) HFAIL("count %" PRId64 " on an intact file", c);
     mmapobj_stats st;
     rc = mmapobj_stat(m, &st);
     if (rc != MMAPOBJ_OK) HFAIL("stat: %s", mmapobj_code_name(rc));
@@ -340,7 +370,7 @@ static int exercise(mmapobj_map *m, const struct opt *o, uint64_t real, int inta
     rc = mmapobj_verify(m);
     tally(rc);
     if (rc != MMAPOBJ_OK && rc != MMAPOBJ_E_CORRUPT) HFAIL("verify: %s", mmapobj_code_name(rc));
-    if (intact && rc != MMAPOBJ_OK) HFAIL("verify of an intact file: %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(m));
+    if (intact && !g_counts_may_lie && rc != MMAPOBJ_OK) HFAIL("verify of an intact file: %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(m));
     if (rc == MMAPOBJ_E_CORRUPT && !strstr(mmapobj_errmsg(m), g_mut))
         HFAIL("verify message does not name the file: %s", mmapobj_errmsg(m));
     return rc;
@@ -363,6 +393,51 @@ static uint64_t file_len(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+static unsigned char *slurp(const char *path, size_t *n);
+
+/* The library's test hook (csrc/testhook.h): counts the repair walks of writer opens. */
+static int g_repairs;
+static void count_repairs(const char *point, mmapobj_map *m)
+{
+    (void)m;
+    if (strcmp(point, "writer:repair") == 0) g_repairs++;
+}
+
+/* The trust rule on g_mut (a crafted, cleanly closed file): see struct opt's keeps. */
+static void keeps_check(const struct opt *o, uint64_t real)
+{
+    size_t n0, n1;
+    unsigned char *before = slurp(g_mut, &n0);
+    CHECK(before);
+    mmapobj_map *w = NULL;
+    g_repairs = 0;
+    mo_test_hook = count_repairs;
+    int rc = mmapobj_create(g_mut, 0, 0, 0, &w);
+    mo_test_hook = NULL;
+    tally(rc);
+    if (rc == MMAPOBJ_E_CORRUPT) {
+        unsigned char *after = slurp(g_mut, &n1);
+        CHECK(after);
+        if (n1 != n0 || memcmp(before, after, n0) != 0) HFAIL("a writer refused the file but changed it");
+        if (!strstr(mmapobj_errmsg(NULL), g_mut)) HFAIL("writer open error does not name the file: \"%s\"", mmapobj_errmsg(NULL));
+        free(after);
+        free(before);
+        return;
+    }
+    if (rc != MMAPOBJ_OK) HFAIL("trust rule: writer open gave %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(NULL));
+    exercise(w, o, file_len(g_mut), 1);
+    CHECK_OK(w, mmapobj_close(&w));
+    if (g_repairs_expected >= 0 && g_repairs != g_repairs_expected)
+        HFAIL("trust rule: %d repair walks at writer open, expected %d", g_repairs, g_repairs_expected);
+    if (file_len(g_mut) < real) HFAIL("trust rule: a writer that wrote nothing cut the file from %" PRIu64 " to %" PRIu64 " bytes", real, file_len(g_mut));
+    mmapobj_map *r = NULL;
+    rc = mmapobj_open(g_mut, &r);
+    if (rc != MMAPOBJ_OK) HFAIL("trust rule: after a writer's close, open gives %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(NULL));
+    exercise(r, o, file_len(g_mut), 1);
+    CHECK_OK(r, mmapobj_close(&r));
+    free(before);
 }
 
 /* Opens g_mut (already written) as reader and, if asked, as writer. */
@@ -388,6 +463,7 @@ static void try_path(const struct opt *o)
         CHECK_OK(m, mmapobj_close(&m));
         CHECK(m == NULL);
     }
+    if (o->keeps) keeps_check(o, real);
     if (!o->writer) {
         alarm(0);
         return;
@@ -425,6 +501,14 @@ static void try_path(const struct opt *o)
         g_writes_done++;
         rc = mmapobj_verify(w);
         if (rc != MMAPOBJ_OK) HFAIL("verify passed, then a few writes made it fail: %s", mmapobj_errmsg(w));
+        /* what a clean close leaves, the next writer trusts (its state checksum matches) */
+        CHECK_OK(w, mmapobj_close(&w));
+        g_repairs = 0;
+        mo_test_hook = count_repairs;
+        rc = mmapobj_create(g_mut, 0, 0, 0, &w);
+        mo_test_hook = NULL;
+        if (rc != MMAPOBJ_OK) HFAIL("writer reopen after a clean close: %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(NULL));
+        if (g_repairs) HFAIL("a writer did not trust the state its predecessor's clean close left (repair walk)");
     }
     CHECK_OK(w, mmapobj_close(&w));
     alarm(0);
@@ -963,6 +1047,8 @@ static void edit_dirty(unsigned char *b, size_t n, void *a)
     if (what == 5) wr64(b, g_head_slot, 8);                              /* head into the header */
 }
 
+static void crafted_trust(const unsigned char *base, size_t blen, unsigned char *b);
+
 static void crafted(const unsigned char *base, size_t blen, unsigned char *b)
 {
     uint64_t fsize = rd64(base, H_FSIZE), toff = table_off(base);
@@ -1082,4 +1168,134 @@ static void crafted(const unsigned char *base, size_t blen, unsigned char *b)
         crafted_one(base, blen, b, &o, dirty_names[i], edit_dirty, &dirty[i]);
     }
     printf("crafted files: %" PRIu64 "\n", g_tried - before);
+    crafted_trust(base, blen, b);
+}
+
+/* ---- the trust rule: crafted clean files through a writer ----------------------------------- */
+
+/* Class of a free block of s bytes (docs/FORMAT.md, "Free block"), 405 classes. */
+static unsigned class_of(uint64_t s)
+{
+    if (s <= 1024) return (unsigned)((s - 16) / 4);
+    unsigned e = 63u - (unsigned)__builtin_clzll(s);
+    unsigned c = 253u + 4u * (e - 10u) + (unsigned)((s >> (e - 2)) & 3u);
+    return c > 404 ? 404 : c;
+}
+
+struct blk { uint64_t off, size; };
+static struct blk g_free[4096], g_recs[4096];
+static size_t g_nfree, g_nrecs;
+
+/* Links a made-up free block [off, off + size) (its header written into bytes that are free in
+ * the base file, so no live byte changes) at the head of its class. */
+static void add_fake_block(unsigned char *b, uint64_t off, uint64_t size)
+{
+    size_t head = H_HEADS + 8 * (size_t)class_of(size);
+    wr64(b, off, size << 8 | 0xFE);
+    wr64(b, off + 8, rd64(b, head));
+    wr64(b, head, off);
+}
+
+struct tcase { const char *d; int kind; uint64_t a, b; int forged_ok; };
+enum { T_SET = 1, T_FAKE, T_NEXT, T_NONE };
+
+static void trust_edit(unsigned char *b, const struct tcase *t)
+{
+    switch (t->kind) {
+    case T_SET: wr64(b, (size_t)t->a, t->b); break;
+    case T_FAKE: add_fake_block(b, t->a, t->b); break;
+    case T_NEXT: wr64(b, (size_t)t->a + 8, t->b); break;
+    default: break;
+    }
+}
+
+/* Every case twice: as it is (its state checksum no longer matches: the writer must repair), and
+ * forged, with the checksum recomputed over the edit. A forged file still gets the O(1) checks,
+ * the checks of every listed free block (bounds, marker, class, the table, same start or end as
+ * another) and a table rebuild sized from what the table holds: where those catch the edit
+ * (forged_ok) nothing may be lost; where they cannot (a free block inside a free block or over a
+ * record, alloc_end inside the records: only the full walk sees those, docs/FORMAT.md "Trust
+ * rule") the writer may lose data but must not crash, hang or read out of bounds. */
+static void crafted_trust(const unsigned char *base, size_t blen, unsigned char *b)
+{
+    uint64_t before = g_tried;
+    uint64_t toff = table_off(base), tend = toff + 16 + (8ull << table_log2(base));
+    uint64_t ae = rd64(base, H_ALLOC), fsize = rd64(base, H_FSIZE);
+    /* the documented checksum is the one the library stored at its clean close */
+    if (rd64(base, H_STATE) != state_checksum(base, blen))
+        relia_fail("state_checksum %016" PRIx64 " of the base file is not the one docs/FORMAT.md defines (%016" PRIx64 ")",
+                   rd64(base, H_STATE), state_checksum(base, blen));
+    /* the blocks of the base file */
+    g_nrecs = 0;
+    for (size_t i = 0; i < g_nslots; i++) {
+        uint64_t r = slot_rec(rd64(base, g_slots[i]));
+        uint64_t n = 8 + (rd32(base, r) >> 2) + rd32(base, r + 4);
+        n = (n + 3) & ~3ull;
+        g_recs[g_nrecs++] = (struct blk){r, n < 16 ? 16 : n};
+    }
+    g_nfree = 0;
+    for (size_t c = 0; c < 512; c++)
+        for (uint64_t off = rd64(base, H_HEADS + 8 * c); off && g_nfree < 4096; off = rd64(base, off + 8))
+            g_free[g_nfree++] = (struct blk){off, rd64(base, off) >> 8};
+    /* a free block followed by a record, one before the table, one with room for another */
+    struct blk *before_rec = NULL, *before_table = NULL, *roomy = NULL;
+    for (size_t i = 0; i < g_nfree; i++) {
+        struct blk *f = &g_free[i];
+        if (f->size >= 32 && f->off + f->size <= toff && !before_table) before_table = f;
+        if (f->size >= 48 && !roomy) roomy = f;
+        for (size_t j = 0; j < g_nrecs && f->size >= 32 && !before_rec; j++)
+            if (g_recs[j].off == f->off + f->size) before_rec = f;
+    }
+    CHECK(before_rec && before_table && roomy);
+    uint64_t rec_after_table = 0;
+    for (size_t j = 0; j < g_nrecs; j++)
+        if (g_recs[j].off >= tend && g_recs[j].off + g_recs[j].size > rec_after_table)
+            rec_after_table = g_recs[j].off + g_recs[j].size;
+
+    struct tcase cases[] = {
+        {"unmodified", T_NONE, 0, 0, 1},
+        {"state checksum 0 (an older writer)", T_SET, H_STATE, 0, 1},
+        {"count 0, tombstones 100", T_SET, H_COUNT, 0, 1},
+        {"count max", T_SET, H_COUNT, UINT64_MAX, 1},
+        {"tombstones max", T_SET, H_TOMBS, UINT64_MAX, 1},
+        {"count_string + 7", T_SET, H_CSTR, rd64(base, H_CSTR) + 7, 1},
+        {"alloc_end at the table's end", T_SET, H_ALLOC, tend, rec_after_table == 0},
+        {"alloc_end 8192", T_SET, H_ALLOC, 8192, 1},
+        {"alloc_end below the table", T_SET, H_ALLOC, toff, 1},
+        {"alloc_end - 4", T_SET, H_ALLOC, ae - 4, 0},
+        {"alloc_end past file_size", T_SET, H_ALLOC, fsize + 4096, 1},
+        {"alloc_end max", T_SET, H_ALLOC, UINT64_MAX, 1},
+        {"free_bytes + 64", T_SET, H_FREE, rd64(base, H_FREE) + 64, 1},
+        {"slack_bytes max", T_SET, H_SLACK, UINT64_MAX, 1},
+        {"free block inside a free block", T_FAKE, roomy->off + 16, roomy->size - 32, 0},
+        {"free block over the start of a record", T_FAKE, before_rec->off + before_rec->size - 16, 32, 0},
+        {"free block over the table", T_FAKE, before_table->off + 16, toff - before_table->off, 1},
+        {"free head in the header", T_SET, H_HEADS + 8 * (size_t)class_of(64), H_HEADS, 1},
+        {"free block past alloc_end", T_FAKE, before_table->off + 16, ae, 1},
+        {"free block of 2^40 bytes", T_FAKE, before_table->off + 16, 1ull << 40, 1},
+        {"free list cycle", T_NEXT, g_free[0].off, g_free[0].off, 1},
+        {"free list two-block cycle", T_NEXT, g_free[1].off, g_free[0].off, 1},
+        {"free next into the table", T_NEXT, g_free[0].off, toff + 64, 1},
+        {"free head at a live record", T_SET, H_HEADS + 8 * (size_t)class_of(g_recs[0].size), g_recs[0].off, 1},
+        {"free head at the table", T_SET, H_HEADS + 8 * (size_t)class_of(g_recs[0].size), toff, 1},
+        {"table marker wrong", T_SET, toff, (rd64(base, toff) & ~0xFFFFFFFFull) | 0x4C425455u, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int forged = 0; forged < 2; forged++) {
+            const struct tcase *t = &cases[i];
+            if (forged && t->kind == T_NONE) continue;
+            memcpy(b, base, blen);
+            trust_edit(b, t);
+            if (!strcmp(t->d, "count 0, tombstones 100")) wr64(b, H_TOMBS, 100);
+            if (forged) fix_state(b, blen);
+            struct opt o = {.expect = EXPECT_ANY, .writer = 1, .keeps = !forged || t->forged_ok};
+            /* a forged count (or per-kind count) is trusted: values must be right, counts may lie */
+            g_counts_may_lie = forged && t->kind == T_SET && t->a >= H_COUNT && t->a < H_FLAGS;
+            /* the unmodified file is trusted as it is; an edit the checksum covers is repaired */
+            g_repairs_expected = t->kind == T_NONE ? 0 : forged ? -1 : 1;
+            try_buf(b, blen, &o, "trust rule: %s%s", t->d, forged ? " (state checksum recomputed)" : "");
+            g_counts_may_lie = 0;
+            g_repairs_expected = -1;
+        }
+    printf("trust rule: crafted clean files through a writer: %" PRIu64 "\n", g_tried - before);
 }
