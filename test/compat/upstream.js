@@ -104,6 +104,14 @@ function prepare(work) {
  * being mocha's full titles ("mmap-object Writer sets properties to a string").
  */
 function runUpstream({ work = path.join(os.tmpdir(), `mmapobj-upstream-${process.pid}`), keep = false } = {}) {
+  try {
+    return runIn(work);
+  } finally {
+    if (!keep) fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function runIn(work) {
   const pkg = prepare(work);
   const report = path.join(work, 'report.json');
   const env = {
@@ -124,7 +132,6 @@ function runUpstream({ work = path.join(os.tmpdir(), `mmapobj-upstream-${process
   const json = JSON.parse(fs.readFileSync(report, 'utf8'));
   // Tests the suite defines (mocha reports only those that ran).
   const defined = fs.readFileSync(path.join(pkg, 'test', 'test-mmap-object.js'), 'utf8').match(/^\s*it\(/gm).length;
-  if (!keep) fs.rmSync(work, { recursive: true, force: true });
   return {
     passes: json.passes.map((t) => t.fullTitle),
     failures: json.failures.map((t) => ({ title: t.fullTitle, message: t.err && t.err.message })),
