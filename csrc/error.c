@@ -74,7 +74,10 @@ int mo_code_from_errno(int errnum)
     case ENOENT: case ENOTDIR: return MMAPOBJ_E_NOENT;
     case EACCES: case EPERM: case EROFS: return MMAPOBJ_E_ACCESS;
     case EISDIR: case ENXIO: case ENODEV: return MMAPOBJ_E_NOTREG;
-    case ENOSPC: case EFBIG: case EDQUOT: return MMAPOBJ_E_NOSPC;
+    case ENOSPC: case EFBIG: return MMAPOBJ_E_NOSPC;
+#ifdef EDQUOT /* not in the Windows C runtime */
+    case EDQUOT: return MMAPOBJ_E_NOSPC;
+#endif
     case ENOMEM: return MMAPOBJ_E_NOMEM;
     case EAGAIN: return MMAPOBJ_E_LOCKED;
     default: return MMAPOBJ_E_IO;

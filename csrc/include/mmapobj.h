@@ -64,7 +64,9 @@
 extern "C" {
 #endif
 
-#if defined(MMAPOBJ_BUILDING) && defined(__GNUC__)
+#if defined(_WIN32) && defined(MMAPOBJ_BUILDING) && defined(MMAPOBJ_BUILDING_DLL)
+#define MMAPOBJ_API __declspec(dllexport) /* mmapobj.dll exports exactly these */
+#elif defined(MMAPOBJ_BUILDING) && defined(__GNUC__) && !defined(_WIN32)
 #define MMAPOBJ_API __attribute__((visibility("default")))
 #else
 #define MMAPOBJ_API
