@@ -35,9 +35,17 @@
 
 #ifdef _WIN32
 #include <direct.h>
+#include <fcntl.h>
 #define test_mkdir(p) _mkdir(p)
+/* open() and fopen() in binary mode, as on POSIX (the Windows C runtime defaults to text) */
+__attribute__((constructor)) static void test_binary_mode(void)
+{
+    _fmode = _O_BINARY;
+}
+#define TEST_NULL_DEVICE "NUL"
 #else
 #define test_mkdir(p) mkdir((p), 0755)
+#define TEST_NULL_DEVICE "/dev/null"
 #endif
 
 /* A fresh directory for this test's files: $MMAPOBJ_TEST_DIR/<name>.<pid> (ctest sets it), else
@@ -51,8 +59,10 @@ static inline const char *test_dir(const char *name)
 #endif
     if (!base || !*base) base = "/tmp";
     test_mkdir(base);
+    /* a new directory: process ids repeat (under Wine, in every new session) */
     snprintf(dir, sizeof dir, "%s/%s.%d", base, name, (int)getpid());
-    test_mkdir(dir);
+    for (int i = 1; test_mkdir(dir) != 0 && i < 1000; i++)
+        snprintf(dir, sizeof dir, "%s/%s.%d.%d", base, name, (int)getpid(), i);
     return dir;
 }
 

@@ -582,3 +582,56 @@ double sp_now(void)
 {
     return now_s();
 }
+
+/* ---- hang guard ----------------------------------------------------------------------------- */
+
+#ifdef _WIN32
+static volatile LONG64 alarm_at_ms; /* GetTickCount64 deadline, 0: none */
+static void (*alarm_hook)(void);
+static INIT_ONCE alarm_once = INIT_ONCE_STATIC_INIT;
+
+static DWORD WINAPI alarm_thread(LPVOID arg)
+{
+    (void)arg;
+    for (;;) {
+        Sleep(100);
+        LONG64 at = InterlockedCompareExchange64(&alarm_at_ms, 0, 0);
+        if (at && (LONG64)GetTickCount64() >= at) {
+            if (alarm_hook) alarm_hook();
+            fprintf(stderr, "FAIL: time limit (sp_alarm) passed\n");
+            fflush(stderr);
+            TerminateProcess(GetCurrentProcess(), 14);
+        }
+    }
+    return 0;
+}
+
+static BOOL CALLBACK alarm_start(PINIT_ONCE once, PVOID param, PVOID *ctx)
+{
+    (void)once;
+    (void)param;
+    (void)ctx;
+    HANDLE t = CreateThread(NULL, 0, alarm_thread, NULL, 0, NULL);
+    if (t) CloseHandle(t);
+    return t != NULL;
+}
+#endif
+
+void sp_alarm(unsigned seconds)
+{
+#ifdef _WIN32
+    if (seconds) InitOnceExecuteOnce(&alarm_once, alarm_start, NULL, NULL);
+    InterlockedExchange64(&alarm_at_ms, seconds ? (LONG64)GetTickCount64() + (LONG64)seconds * 1000 : 0);
+#else
+    alarm(seconds);
+#endif
+}
+
+void sp_set_alarm_hook(void (*fn)(void))
+{
+#ifdef _WIN32
+    alarm_hook = fn;
+#else
+    (void)fn;
+#endif
+}

@@ -96,4 +96,9 @@ void sp_sleep_us(uint64_t us);
 /* Seconds on a monotonic clock. */
 double sp_now(void);
 
+/* A hang guard: after seconds (0 cancels), POSIX raises SIGALRM (alarm()); Windows calls the
+ * function given to sp_set_alarm_hook (if any) and ends the process with exit code 14. */
+void sp_alarm(unsigned seconds);
+void sp_set_alarm_hook(void (*fn)(void));
+
 #endif

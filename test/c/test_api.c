@@ -1,4 +1,5 @@
 /* test_api.c - every public function, and every error path reachable by misusing the API. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -7,6 +8,18 @@
 #include "spawn.h"
 
 static const char *dir;
+
+/* 1 if a name in directory d contains s (a leftover temporary). */
+static int dir_has(const char *d, const char *s)
+{
+    DIR *dp = opendir(d);
+    CHECK(dp != NULL);
+    struct dirent *e;
+    int found = 0;
+    while ((e = readdir(dp)) != NULL) found |= strstr(e->d_name, s) != NULL;
+    closedir(dp);
+    return found;
+}
 
 static void write_file(const char *path, const void *data, size_t len)
 {
@@ -52,8 +65,9 @@ static void test_create_errors(void)
     CHECK(strstr(mmapobj_errmsg(NULL), nodir) != NULL);
     CHECK_RC(NULL, mmapobj_create(dir, 0, 0, 0, &m), MMAPOBJ_E_NOTREG);
     CHECK(strstr(mmapobj_errmsg(NULL), dir) != NULL);
-    CHECK_RC(NULL, mmapobj_create("/dev/null", 0, 0, 0, &m), MMAPOBJ_E_NOTREG);
-    CHECK(strstr(mmapobj_errmsg(NULL), "/dev/null") != NULL);
+    CHECK_RC(NULL, mmapobj_create(TEST_NULL_DEVICE, 0, 0, 0, &m), MMAPOBJ_E_NOTREG);
+    CHECK(strstr(mmapobj_errmsg(NULL), TEST_NULL_DEVICE) != NULL);
+#ifndef _WIN32 /* making a symbolic link needs a privilege on Windows */
     /* a dangling symbolic link is neither created through nor clobbered */
     const char *dangling = test_path(dir, "dangling");
     CHECK(symlink("no-such-target", dangling) == 0);
@@ -61,6 +75,9 @@ static void test_create_errors(void)
     CHECK(strstr(mmapobj_errmsg(NULL), dangling) != NULL);
     struct stat lst;
     CHECK(lstat(dangling, &lst) == 0 && S_ISLNK(lst.st_mode));
+#else
+    printf("test_api: no dangling symbolic link case on Windows (making a link needs a privilege)\n");
+#endif
     /* max_size too small for header + table */
     const char *small = test_path(dir, "small");
     CHECK_RC(NULL, mmapobj_create(small, 0, 0, 4096, &m), MMAPOBJ_E_INVAL);
@@ -82,6 +99,7 @@ static void test_create_errors(void)
     CHECK_RC(NULL, mmapobj_create(foreign, 0, 0, 0, &m), MMAPOBJ_E_TOOSMALL);
     struct stat st;
     CHECK(stat(foreign, &st) == 0 && st.st_size == 100);
+#ifndef _WIN32 /* POSIX permissions and users; Windows has ACLs (not tested) */
     /* permissions: checked in a child that is not root (root ignores them) */
     const char *ro = test_path(dir, "ro");
     const char *secret = test_path(dir, "secret");
@@ -95,15 +113,17 @@ static void test_create_errors(void)
     mkdir(closed_dir, 0555); /* no one but root may create in it */
     sp_status status = sp_wait(sp_spawn("no_access", 60, -1, ro, secret, closed_dir, (const char *)NULL), 120);
     CHECK(sp_ok(&status));
+#else
+    printf("test_api: no permission cases on Windows (POSIX modes and users; Windows has ACLs)\n");
+#endif
     /* no temporary files left in the directory after the failures */
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "ls '%s' | grep -q tmp-", dir);
-    CHECK(system(cmd) != 0);
+    CHECK(!dir_has(dir, "tmp-"));
 }
 
 /* Child role "no_access" RO SECRET CLOSED_DIR: as a user that is not root, a read-only file
  * cannot be created over, an unreadable one cannot be opened, and nothing can be created in a
  * directory without write permission. */
+#ifndef _WIN32
 static int no_access_child(int argc, char **argv)
 {
     if (argc != 3) return 2;
@@ -119,6 +139,7 @@ static int no_access_child(int argc, char **argv)
     CHECK_RC(NULL, mmapobj_create(in_closed, 0, 0, 0, &m), MMAPOBJ_E_ACCESS);
     return 0;
 }
+#endif
 
 static void test_open_errors(void)
 {
@@ -388,17 +409,23 @@ static void test_iter_misuse(void)
 static void test_create_file_mode(void)
 {
     /* a new file gets 0644 & ~umask, appears complete under its name, leaves no temporary */
+#ifndef _WIN32
     mode_t old = umask(027);
+#endif
     const char *path = test_path(dir, "mode");
     mmapobj_map *m = NULL;
     CHECK_OK(NULL, mmapobj_create(path, 0, 0, 0, &m));
     struct stat st;
+#ifndef _WIN32
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640);
+#else
+    CHECK(stat(path, &st) == 0); /* no POSIX mode bits on Windows */
+#endif
     CHECK_OK(NULL, mmapobj_close(&m));
+#ifndef _WIN32
     umask(old);
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -q tmp-", dir);
-    CHECK(system(cmd) != 0);
+#endif
+    CHECK(!dir_has(dir, "tmp-"));
 }
 
 static void test_two_handles_one_process(void)
@@ -443,7 +470,11 @@ static void test_empty_existing_file(void)
 
 int main(int argc, char **argv)
 {
-    static const sp_role roles[] = {{"no_access", no_access_child}, {NULL, NULL}};
+    static const sp_role roles[] = {
+#ifndef _WIN32
+        {"no_access", no_access_child},
+#endif
+        {NULL, NULL}};
     sp_main(argc, argv, roles);
     dir = test_dir("test_api");
     test_versions_and_codes();
