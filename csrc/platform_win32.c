@@ -224,6 +224,24 @@ int mo_pf_read(mo_pf_file *f, void *buf, size_t n, uint64_t off)
     return 0;
 }
 
+int mo_pf_write(mo_pf_file *f, const void *buf, size_t n, uint64_t off)
+{
+    const uint8_t *p = buf;
+    while (n > 0) {
+        OVERLAPPED ov;
+        memset(&ov, 0, sizeof ov);
+        ov.Offset = (DWORD)off;
+        ov.OffsetHigh = (DWORD)(off >> 32);
+        DWORD chunk = n > 0x40000000u ? 0x40000000u : (DWORD)n, put = 0;
+        if (!WriteFile(f->h, p, chunk, &put, &ov)) return last_errno();
+        if (put == 0) return EIO;
+        p += put;
+        n -= put;
+        off += put;
+    }
+    return 0;
+}
+
 int mo_pf_allocate(mo_pf_file *f, uint64_t off, uint64_t len)
 {
     uint64_t cur, end = off + len;

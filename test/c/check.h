@@ -36,6 +36,7 @@
 #ifdef _WIN32
 #include <direct.h>
 #include <fcntl.h>
+#include <io.h>
 #define test_mkdir(p) _mkdir(p)
 /* open() and fopen() in binary mode, as on POSIX (the Windows C runtime defaults to text) */
 __attribute__((constructor)) static void test_binary_mode(void)
@@ -43,6 +44,19 @@ __attribute__((constructor)) static void test_binary_mode(void)
     _fmode = _O_BINARY;
 }
 #define TEST_NULL_DEVICE "NUL"
+/* positional reads and writes of the tests (one thread per descriptor) */
+static inline int test_pread(int fd, void *buf, size_t n, long long off)
+{
+    if (_lseeki64(fd, off, SEEK_SET) < 0) return -1;
+    return read(fd, buf, (unsigned)n);
+}
+static inline int test_pwrite(int fd, const void *buf, size_t n, long long off)
+{
+    if (_lseeki64(fd, off, SEEK_SET) < 0) return -1;
+    return write(fd, buf, (unsigned)n);
+}
+#define pread(fd, buf, n, off) test_pread((fd), (buf), (n), (long long)(off))
+#define pwrite(fd, buf, n, off) test_pwrite((fd), (buf), (n), (long long)(off))
 #else
 #define test_mkdir(p) mkdir((p), 0755)
 #define TEST_NULL_DEVICE "/dev/null"

@@ -3,9 +3,8 @@
  * thread creates the same file at once; handles closed before the thread ends, closed by
  * another thread, or adopted by another thread are left alone. ASan and valgrind check that
  * nothing leaks and nothing is closed twice. */
-#include <pthread.h>
-
 #include "check.h"
+#include "tthread.h"
 
 static const char *g_path;
 
