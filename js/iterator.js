@@ -12,6 +12,13 @@ const E_RESERVE = codes.MMAPOBJ_E_RESERVE;
 const K_NUMBER = KIND.NUMBER;
 const K_STRING = KIND.STRING;
 
+// SharedMap's method that reopens the map (when `reopen`) and opens a new C iterator on it, for an
+// iteration that can start again; null when it cannot (a closed map, or a writer).
+const kRestart = Symbol('mmapobj.restartIteration');
+// How many times one iteration reopens before it gives up (each needs a writer that raised the
+// file's maximum size again meanwhile).
+const RESTARTS = 3;
+
 const MODE_KEYS = 0;
 const MODE_VALUES = 1;
 const MODE_ENTRIES = 2;
@@ -32,6 +39,10 @@ function closeCell(cell) {
     cell.it = null;
     fn.iter_close(box);
   }
+}
+
+function isReserve(e) {
+  return e instanceof MmapObjError && e.codeName === 'MMAPOBJ_E_RESERVE';
 }
 
 function closeIterators(state) {
@@ -55,6 +66,9 @@ class MapIterator {
   #vals;
   #i;
   #done;
+  // True once a batch was handed out (next() returned from it): the iteration can no longer start
+  // again unseen.
+  #started;
 
   constructor(map, it, state, path, mode) {
     this.#map = map;
@@ -66,6 +80,7 @@ class MapIterator {
     this.#vals = [];
     this.#i = 0;
     this.#done = false;
+    this.#started = false;
     state.iters.add(this.#cell);
     iterRegistry.register(this, { cell: this.#cell, state }, this);
   }
@@ -91,33 +106,70 @@ class MapIterator {
     return 'SharedMap Iterator';
   }
 
-  // Reads everything that is left into two arrays; values only up to valueBudget bytes.
+  // Reads everything that is left into two arrays; values only up to valueBudget bytes. Nothing
+  // is handed out before it returns, so it starts again after a reopen.
   _drain(valueBudget) {
-    const keys = [];
-    const vals = [];
-    let withValues = this.#mode !== MODE_KEYS;
-    let valueBytes = 0;
     try {
-      while (!this.#done) {
-        valueBytes += this.#batch(keys, vals, withValues, valueBudget - valueBytes);
-        if (withValues && (valueBytes >= valueBudget || vals.length < keys.length)) withValues = false;
+      for (let restarts = 0; ; restarts++) {
+        const keys = [];
+        const vals = [];
+        let withValues = this.#mode !== MODE_KEYS;
+        let valueBytes = 0;
+        try {
+          while (!this.#done) {
+            valueBytes += this.#batch(keys, vals, withValues, valueBudget - valueBytes);
+            if (withValues && (valueBytes >= valueBudget || vals.length < keys.length)) withValues = false;
+          }
+          return { keys, values: vals };
+        } catch (e) {
+          if (restarts === RESTARTS || !this.#restart(e)) throw e;
+        }
       }
     } finally {
       this.#finish();
     }
-    return { keys, values: vals };
   }
 
   #fill() {
     this.#keys = [];
     this.#vals = [];
     this.#i = 0;
-    try {
-      this.#batch(this.#keys, this.#vals, this.#mode !== MODE_KEYS, Infinity);
-    } catch (e) {
-      this.#finish();
-      throw e;
+    for (let restarts = 0; ; restarts++) {
+      try {
+        this.#batch(this.#keys, this.#vals, this.#mode !== MODE_KEYS, Infinity);
+        if (this.#keys.length > 0) this.#started = true; // next() hands out keys[0] now
+        return;
+      } catch (e) {
+        if (this.#started || restarts === RESTARTS || !this.#restart(e)) {
+          this.#finish();
+          throw this.#started && isReserve(e) ? this.#interrupted() : e;
+        }
+      }
     }
+  }
+
+  // After E_RESERVE (the file outgrew the reader's reservation), or when another call of the map
+  // reopened it meanwhile, an iteration that handed out nothing yet starts again on the reopened
+  // map. True if it did.
+  #restart(e) {
+    if (!isReserve(e)) return false;
+    const it = this.#map[kRestart](!this.#cell.interrupted);
+    if (it === null) return false;
+    const cell = this.#cell;
+    closeCell(cell); // (the reopen closed it already, unless the map had reopened before)
+    cell.it = it;
+    cell.interrupted = false;
+    this.#state.iters.add(cell);
+    this.#done = false;
+    return true;
+  }
+
+  #interrupted() {
+    return new MmapObjError(
+      'Iteration interrupted: the reader reopened the file (it outgrew the address space ' +
+        'reserved for it); start the iteration again',
+      { code: E_RESERVE, path: this.#path }
+    );
   }
 
   // Reads one batch into keys (and vals). Returns the bytes of values read. When a single entry
@@ -128,13 +180,7 @@ class MapIterator {
       if (this.#state.h === null) {
         throw new MmapObjError(TEXT.READ_CLOSED, { code: E_CLOSED, path: this.#path });
       }
-      if (cell.interrupted) {
-        throw new MmapObjError(
-          'Iteration interrupted: the reader reopened the file (it outgrew the address space ' +
-            'reserved for it); start the iteration again',
-          { code: E_RESERVE, path: this.#path }
-        );
-      }
+      if (cell.interrupted) throw this.#interrupted();
       this.#done = true;
       return 0;
     }
@@ -198,4 +244,4 @@ class MapIterator {
 // it also brings the iterator helpers: map, filter, take, toArray...).
 Object.setPrototypeOf(MapIterator.prototype, Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())));
 
-module.exports = { MapIterator, closeIterators, MODE_KEYS, MODE_VALUES, MODE_ENTRIES };
+module.exports = { MapIterator, closeIterators, kRestart, MODE_KEYS, MODE_VALUES, MODE_ENTRIES };

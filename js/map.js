@@ -14,7 +14,7 @@ const { MmapObjError, fromCode, typeError, argTypeError, TEXT, showKey } = requi
 const args = require('./args');
 const { describeType, keyTypeError, loneSurrogateError, valueTypeError } = args;
 const { scratchOf } = require('./scratch');
-const { MapIterator, closeIterators, MODE_KEYS, MODE_VALUES, MODE_ENTRIES } = require('./iterator');
+const { MapIterator, closeIterators, kRestart, MODE_KEYS, MODE_VALUES, MODE_ENTRIES } = require('./iterator');
 
 const OK = codes.MMAPOBJ_OK;
 const NOTFOUND = codes.MMAPOBJ_NOTFOUND;
@@ -326,14 +326,15 @@ class SharedMap {
   }
 
   #drain(mode, valueBudget = Infinity) {
-    try {
-      return new MapIterator(this, this.#iterOpen(), this.#state, this.#path, mode)._drain(valueBudget);
-    } catch (e) {
-      // A reader whose file outgrew its reservation reopens and reads everything again.
-      if (e.codeName !== 'MMAPOBJ_E_RESERVE' || this.#writable || this.#h === null) throw e;
-      this.#reopen();
-      return new MapIterator(this, this.#iterOpen(), this.#state, this.#path, mode)._drain(valueBudget);
-    }
+    return new MapIterator(this, this.#iterOpen(), this.#state, this.#path, mode)._drain(valueBudget);
+  }
+
+  // For an iteration that starts again (iterator.js): reopens a reader (`reopen`) and opens a new C
+  // iterator; null for a writer or a closed map.
+  [kRestart](reopen) {
+    if (this.#writable || this.#h === null) return null;
+    if (reopen) this.#reopen();
+    return this.#iterOpen();
   }
 
   #iterOpen() {
@@ -416,6 +417,10 @@ class SharedMap {
     const h = this.#h;
     if (h === null) throw this.#closed(TEXT.READ_CLOSED);
     const rc = fn.verify(h);
+    if (rc === E_RESERVE && !this.#writable) {
+      this.#reopen();
+      return this.verify();
+    }
     if (rc !== OK) throw fromCode(rc, { handle: h, path: this.#path, op: 'verify' });
     return true;
   }

@@ -356,25 +356,78 @@ test('a reader whose file outgrew its address reservation reopens by itself', ()
   w.close();
 });
 
-/** A reader of `file` whose reservation (1 MiB) the file then outgrows, and the writer that grew it. */
+/**
+ * Readers of `file` (a SharedMap and an Open object) whose reservation (1 MiB) the file then
+ * outgrows: a later writer raises max_file_size and writes `keys` more keys. Their next call meets
+ * MMAPOBJ_E_RESERVE.
+ */
 function outgrown(file, keys = 20000) {
   const w1 = SharedMap.create(file, { fileSize: 64 << 10, maxFileSize: 1 << 20 });
   w1.set('a', 'A');
   w1.close();
   const r = SharedMap.open(file); // reserves address space for the file's max size: 1 MiB
+  const o = new Open(file);
   const w = SharedMap.create(file, { maxFileSize: 64 << 20 }); // a later writer raises the limit
   for (let i = 0; i < keys; i++) w.set(`k${i}`, 'x'.repeat(200));
   assert.ok(fs.statSync(file).size > 1 << 20);
-  return { r, w };
+  return { r, o, w, close: () => [r, o, w].forEach((m) => m.close()) };
 }
 
-test('after E_RESERVE, keysArray and entriesArrays as the first calls reopen by themselves', () => {
-  for (const call of [(m) => m.keysArray(), (m) => m.entriesArrays().keys]) {
-    const { r, w } = outgrown(fresh());
-    assert.is(call(r).length, 20001);
-    r.close();
-    w.close();
+test('after E_RESERVE, every path reopens by itself as its first call (SharedMap and Open)', () => {
+  const count = (it) => {
+    let n = 0;
+    for (const x of it) n += x === undefined ? 0 : 1;
+    return n;
+  };
+  const paths = {
+    'for..of SharedMap': (r) => count(r),
+    'for..of Open': (r, o) => count(o),
+    'keys()': (r) => count(r.keys()),
+    'values()': (r) => count(r.values()),
+    'entries()': (r) => count(r.entries()),
+    'forEach': (r) => {
+      let n = 0;
+      r.forEach(() => n++);
+      return n;
+    },
+    'Open forEach over entries': (r, o) => count(mapOfObj(o).entries()),
+    'keysArray()': (r) => r.keysArray().length,
+    'entriesArrays()': (r) => r.entriesArrays().values.length,
+    'Object.keys(Open)': (r, o) => Object.keys(o).length,
+    'verify()': (r) => r.verify() && r.size,
+    'keys() not yet started when get() reopened': (r) => {
+      const it = r.keys();
+      assert.is(r.get('k1'), 'x'.repeat(200));
+      return count(it);
+    },
+  };
+  for (const [name, call] of Object.entries(paths)) {
+    const m = outgrown(fresh());
+    let n;
+    try {
+      n = call(m.r, m.o);
+    } catch (e) {
+      throw new Error(`${name}: ${e.code} ${e.message}`);
+    }
+    assert.is(n, 20001, name);
+    m.close();
   }
+});
+
+test('after E_RESERVE mid-iteration: that iteration says so clearly; the next one reads everything', () => {
+  const out = JSON.parse(execFileSync(process.execPath, [path.join(FIX, 'reserve-mid.js'), fresh()], { env: childEnv(), encoding: 'utf8' }));
+  assert.equal(out, {
+    first: true,
+    grown: true,
+    error: {
+      name: 'MmapObjError',
+      code: 'MMAPOBJ_E_RESERVE',
+      message:
+        'Iteration interrupted: the reader reopened the file (it outgrew the address space reserved for it); ' +
+        'start the iteration again',
+    },
+    after: 25000,
+  });
 });
 
 test('no descriptor leak over many opens, closes and abandoned iterations', async () => {
