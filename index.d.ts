@@ -126,7 +126,7 @@ export class SharedMap implements Iterable<[string, Value]> {
   forEach(callback: (value: Value, key: string, map: SharedMap) => void, thisArg?: unknown): void;
   /** All keys in one array. */
   keysArray(): string[];
-  /** All keys and values in two arrays; with a valueBudget (bytes) values stop after that many bytes (values may then be shorter than keys). */
+  /** All keys and values in two arrays; with a valueBudget (bytes), values are read only while the entries read with them fit in it (values may then be shorter than keys; 0 reads none). */
   entriesArrays(valueBudget?: number): { keys: string[]; values: Value[] };
 
   readonly path: string;

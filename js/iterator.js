@@ -106,19 +106,23 @@ class MapIterator {
     return 'SharedMap Iterator';
   }
 
-  // Reads everything that is left into two arrays; values only up to valueBudget bytes. Nothing
-  // is handed out before it returns, so it starts again after a reopen.
+  // Reads everything that is left into two arrays. Values are read along while the entries read
+  // with them fit in valueBudget bytes (see #batch); after the first that does not, keys only.
+  // Nothing is handed out before it returns, so it starts again after a reopen.
   _drain(valueBudget) {
     try {
       for (let restarts = 0; ; restarts++) {
         const keys = [];
         const vals = [];
         let withValues = this.#mode !== MODE_KEYS;
-        let valueBytes = 0;
+        let budget = valueBudget;
         try {
           while (!this.#done) {
-            valueBytes += this.#batch(keys, vals, withValues, valueBudget - valueBytes);
-            if (withValues && (valueBytes >= valueBudget || vals.length < keys.length)) withValues = false;
+            const used = this.#batch(keys, vals, withValues, budget);
+            if (withValues) {
+              budget -= used;
+              if (vals.length < keys.length) withValues = false;
+            }
           }
           return { keys, values: vals };
         } catch (e) {
@@ -172,9 +176,11 @@ class MapIterator {
     );
   }
 
-  // Reads one batch into keys (and vals). Returns the bytes of values read. When a single entry
-  // needs more than maxValueBytes of buffer, that batch is read without values.
-  #batch(keys, vals, withValues, maxValueBytes) {
+  // Reads one batch into keys (and vals). With values, the library copies only entries that fit in
+  // the capacity it is given, which is at most `budget` bytes: no value past the budget is read.
+  // When the next entry does not fit in the budget the batch is read without values (and vals is
+  // left shorter than keys). Returns the bytes the entries read with values took.
+  #batch(keys, vals, withValues, budget) {
     const cell = this.#cell;
     if (cell.it === null) {
       if (this.#state.h === null) {
@@ -188,10 +194,11 @@ class MapIterator {
     let buf = scratchOf(0);
     let n;
     for (;;) {
-      n = fn.iter_batch(cell.it, buf, buf.length, withValues ? 1 : 0, need);
+      const cap = withValues && budget < buf.length ? budget : buf.length;
+      n = fn.iter_batch(cell.it, buf, cap, withValues ? 1 : 0, need);
       if (n !== E_BUFSMALL) break;
       const size = Number(need[0]);
-      if (withValues && size > maxValueBytes) withValues = false;
+      if (withValues && size > budget) withValues = false;
       else buf = scratchOf(size);
     }
     if (n < 0) throw fromCode(n, { handle: this.#state.h, path: this.#path, op: 'iterate' });
@@ -199,7 +206,6 @@ class MapIterator {
       this.#finish();
       return 0;
     }
-    let valueBytes = 0;
     let p = 0;
     for (let j = 0; j < n; j++) {
       const klen = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0;
@@ -215,7 +221,6 @@ class MapIterator {
       }
       const vlen = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0;
       p += 4;
-      valueBytes += vlen;
       if (kind === K_STRING) {
         vals.push(decode(buf, p, p + vlen));
       } else {
@@ -225,7 +230,7 @@ class MapIterator {
       }
       p += vlen;
     }
-    return valueBytes;
+    return withValues ? p : 0;
   }
 
   // Closes the C iterator (end of iteration, return(), or an error).

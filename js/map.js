@@ -10,7 +10,7 @@
 
 const { types } = require('util');
 const { fn, codes, view, STATUS, KIND } = require('./native');
-const { MmapObjError, fromCode, typeError, argTypeError, TEXT, showKey } = require('./errors');
+const { MmapObjError, fromCode, typeError, argTypeError, rangeError, TEXT, showKey } = require('./errors');
 const args = require('./args');
 const { describeType, keyTypeError, loneSurrogateError, valueTypeError } = args;
 const { scratchOf } = require('./scratch');
@@ -318,11 +318,19 @@ class SharedMap {
 
   /**
    * All keys and values: {keys, values}, two arrays of the same length, in one pass.
-   * With a `valueBudget` (bytes), values stop being read once that many bytes of values were read
-   * (or at a value bigger than that): `values` then holds the values of the first keys only.
+   * With a `valueBudget` (bytes), values are read only while the entries read with them fit in it,
+   * counted as the library copies them (per entry: 4 + key bytes + 1 + 8 for a number, or 4 +
+   * value bytes): at the first entry that does not fit, values stop, and `values` holds the values
+   * of the first keys only. A budget of 0 reads no value.
    */
   entriesArrays(valueBudget = Infinity) {
-    return this.#drain(MODE_ENTRIES, valueBudget);
+    if (typeof valueBudget !== 'number') {
+      throw argTypeError(`entriesArrays: valueBudget must be a number of bytes, got ${describeType(valueBudget)}`);
+    }
+    if (!(valueBudget >= 0)) {
+      throw rangeError(`entriesArrays: valueBudget must be a non-negative number of bytes, got ${valueBudget}`);
+    }
+    return this.#drain(MODE_ENTRIES, Math.floor(valueBudget));
   }
 
   #drain(mode, valueBudget = Infinity) {

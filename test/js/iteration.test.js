@@ -172,6 +172,39 @@ test('entriesArrays with a value budget; enumeration of a map of huge values', (
   w.close();
 });
 
+test('entriesArrays(valueBudget): the budget is checked per entry, 0 reads no value', () => {
+  const w = SharedMap.create(fresh());
+  for (let i = 0; i < 300; i++) w.set(`key:${i}`, i % 5 === 0 ? i : `v${'\u00e9'.repeat(i % 40)}`);
+  w.set('bytes', Buffer.alloc(3000, 7));
+  const all = w.entriesArrays();
+  assert.is(all.values.length, 301);
+  // What the library copies per entry read with its value (the iter_batch layout).
+  const cost = (k, v) => 4 + Buffer.byteLength(k) + 1 + (typeof v === 'number' ? 8 : 4 + Buffer.byteLength(v));
+  const sums = [0];
+  all.keys.forEach((k, i) => sums.push(sums[i] + cost(k, all.values[i])));
+  const expectLen = (budget) => sums.filter((s, i) => i > 0 && s <= budget).length;
+  assert.is(w.entriesArrays(0).values.length, 0);
+  assert.is(w.entriesArrays(0).keys.length, 301);
+  for (const budget of [1, sums[1] - 1, sums[1], sums[37], sums[37] + 1, sums[200] - 1, sums[301] - 1, sums[301], 1e9]) {
+    const some = w.entriesArrays(budget);
+    assert.equal(some.keys, all.keys);
+    assert.is(some.values.length, expectLen(budget), `budget ${budget}`);
+    some.values.forEach((v, i) => assert.equal(v, all.values[i]));
+  }
+  for (const bad of ['100', null, {}, 10n]) {
+    const e = thrown(() => w.entriesArrays(bad));
+    assert.instance(e, TypeError);
+    assert.is(e.code, 'ERR_INVALID_ARG_TYPE');
+  }
+  for (const bad of [-1, NaN]) {
+    const e = thrown(() => w.entriesArrays(bad));
+    assert.instance(e, RangeError);
+    assert.is(e.code, 'ERR_OUT_OF_RANGE');
+  }
+  assert.is(w.entriesArrays(undefined).values.length, 301);
+  w.close();
+});
+
 test('keys and values of every short length, ASCII or not, decode exactly', () => {
   const w = SharedMap.create(fresh());
   const expected = new Map();
