@@ -41,8 +41,12 @@ function closeCell(cell) {
   }
 }
 
+function isCode(e, name) {
+  return e instanceof MmapObjError && e.codeName === name;
+}
+
 function isReserve(e) {
-  return e instanceof MmapObjError && e.codeName === 'MMAPOBJ_E_RESERVE';
+  return isCode(e, 'MMAPOBJ_E_RESERVE');
 }
 
 function closeIterators(state) {
@@ -145,7 +149,8 @@ class MapIterator {
         return;
       } catch (e) {
         if (this.#started || restarts === RESTARTS || !this.#restart(e)) {
-          this.#finish();
+          // A writer stuck mid-write (E_BUSY) leaves the C iterator where it was: next() tries again.
+          if (!isCode(e, 'MMAPOBJ_E_BUSY')) this.#finish();
           throw this.#started && isReserve(e) ? this.#interrupted() : e;
         }
       }

@@ -325,6 +325,40 @@ test('a second writer on the same file is refused, naming the file', () => {
   b.close();
 });
 
+test('a writer stuck in the middle of a write: reader calls give MMAPOBJ_E_BUSY, then serve again', () => {
+  const file = fresh();
+  const w = SharedMap.create(file); // alive: this process holds the writer lock
+  for (let i = 0; i < 10; i++) w.set(`k${i}`, `v${i}`);
+  const r = SharedMap.open(file);
+  // Make the header's seq (offset 64, docs/FORMAT.md) odd, as a writer stopped mid-write leaves it.
+  const fd = fs.openSync(file, 'r+');
+  const seq = Buffer.alloc(8);
+  fs.readSync(fd, seq, 0, 8, 64);
+  const even = seq.readBigUInt64LE(0);
+  assert.is(even % 2n, 0n);
+  seq.writeBigUInt64LE(even + 1n);
+  fs.writeSync(fd, seq, 0, 8, 64);
+  const it = r.keys();
+  try {
+    // Each call gives up after about a second.
+    for (const [call, syscall] of [[() => r.get('k1'), 'mmapobj_get'], [() => it.next(), 'mmapobj_iter_batch']]) {
+      const e = thrown(call);
+      assert.instance(e, MmapObjError);
+      assert.equal([e.code, e.errno, e.codeName, e.syscall], ['MMAPOBJ_E_BUSY', -305, 'MMAPOBJ_E_BUSY', syscall]);
+      assert.ok(e.message.includes(file), e.message);
+    }
+  } finally {
+    seq.writeBigUInt64LE(even);
+    fs.writeSync(fd, seq, 0, 8, 64);
+    fs.closeSync(fd);
+  }
+  assert.is(r.get('k1'), 'v1');
+  assert.is(r.keysArray().length, 10);
+  assert.is([...it].length, 10, 'the iteration goes on where it was');
+  r.close();
+  w.close();
+});
+
 test('every operation after close throws the mmap-object text; the file keeps its data', () => {
   const file = fresh();
   const o = new Create(file);
