@@ -9,7 +9,8 @@
 // typed arrays made once per handle (koffi.view), so a miss or a number costs no second call.
 
 const { types } = require('util');
-const { fn, codes, view, STATUS, KIND } = require('./native');
+const { isMainThread } = require('worker_threads');
+const { fn, codes, view, STATUS, KIND, THREAD_EXIT_CLOSES } = require('./native');
 const { MmapObjError, fromCode, typeError, argTypeError, rangeError, TEXT, showKey } = require('./errors');
 const args = require('./args');
 const { describeType, keyTypeError, loneSurrogateError, valueTypeError } = args;
@@ -49,9 +50,12 @@ const writes = { count: 0 };
 // Held values are the map's state objects, never the map itself, so that the map can be collected.
 const registry = new FinalizationRegistry(closeState);
 
-// Every state with an open handle, so that the handles of this thread are closed when it exits
-// (a worker thread that ends without close() would otherwise keep its writer lock until the whole
-// process exits; a writer closed at exit also marks its file clean and shrinks it).
+// Every state with an open handle, so that the main thread closes its handles at process exit (the
+// library closes nothing at process exit; a writer closed then marks its file clean and shrinks it).
+// A worker thread needs no such hook: when its thread ends, normally or by worker.terminate() (which
+// runs no more JavaScript), the library closes the handles the thread still has (mmapobj.h,
+// Caveats). Nothing of the worker's JS runs after that, so no JS handle object can reach C again.
+// With an older library that lacks this, a worker closes at its 'exit' (normal end) as before.
 const openStates = new Set();
 
 function closeState(state) {
@@ -64,9 +68,11 @@ function closeState(state) {
   }
 }
 
-process.on('exit', () => {
-  for (const state of openStates) closeState(state);
-});
+if (isMainThread || !THREAD_EXIT_CLOSES) {
+  process.on('exit', () => {
+    for (const state of openStates) closeState(state);
+  });
+}
 
 // ---- SharedMap ------------------------------------------------------------------------------
 
@@ -441,7 +447,8 @@ class SharedMap {
    * thrown, and the result is a promise that is already resolved (for `await m.close()`).
    * With a callback the library's close (which may shrink the file) runs on a worker thread and
    * callback(err) is called when it is done; the map counts as closed at once, so no lookup can race
-   * the close; the result is undefined.
+   * the close; the result is undefined. (In a worker_threads worker the close itself runs at once,
+   * and only the callback comes later.)
    * @param {(err: Error|null) => void} [callback]
    * @returns {Promise<void>|undefined}
    */
@@ -454,6 +461,14 @@ class SharedMap {
     }
     const path = this.#path;
     const h = this.#detach();
+    if (callback && !isMainThread) {
+      // In a worker the close is not handed to koffi's thread pool: the worker may be terminated
+      // before the pool runs it, and the library would then close the handle at the worker's thread
+      // exit as well (a use after free). The callback still comes later, as in the main thread.
+      const rc = fn.close([h]);
+      process.nextTick(callback, rc < 0 ? closeError(rc, path) : null);
+      return;
+    }
     if (callback) {
       try {
         fn.close.async([h], (err, rc) => {

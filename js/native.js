@@ -201,6 +201,19 @@ function codeTable() {
   return byName;
 }
 
+// Whether the library closes a thread's handles when the thread ends (a terminated worker included).
+// Libraries of ABI 1 from before that (no mmapobj_adopt, which came with it) do not: map.js then
+// closes a worker's handles at its 'exit' as well.
+function hasSymbol(name) {
+  try {
+    lib.func(`int ${name}(void *)`);
+    return true;
+  } catch (_) {
+    return false;
+  }
+}
+const THREAD_EXIT_CLOSES = hasSymbol('mmapobj_adopt');
+
 const library = Object.freeze({
   path: file,
   version: fn.version_string(),
@@ -212,6 +225,7 @@ module.exports = {
   library,
   codes: Object.freeze(codeTable()),
   STATUS,
+  THREAD_EXIT_CLOSES,
   /** enum mmapobj_kind: the kind of a value in the status block and in iteration batches. */
   KIND: Object.freeze({ NONE: 0, STRING: 1, NUMBER: 2, BYTES: 3 }),
   /** A view (ArrayBuffer) over `len` bytes of C memory at BigInt pointer `ptr`. */

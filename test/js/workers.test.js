@@ -72,8 +72,50 @@ test('a writer in a worker, readers in the main thread and in other workers', as
   again.close();
 });
 
-// (A worker stopped with worker.terminate() runs no more JS, so its handles stay open until the
-// process exits: documented in docs/API.md; close before terminating.)
+/** The descriptors of this process open on `file` (by inode: a new file's name may read "(deleted)"). */
+function fdsOn(file) {
+  const fs = require('fs');
+  const { dev, ino } = fs.statSync(file);
+  return fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      const st = fs.statSync(`/proc/self/fd/${fd}`);
+      return st.dev === dev && st.ino === ino;
+    } catch (_) {
+      return false;
+    }
+  });
+}
+
+test('worker.terminate() releases the worker handles and its writer lock (issue 9 defect 6)', async () => {
+  const file = fresh();
+  const wk = new Worker(
+    `const { parentPort } = require('worker_threads');
+     const { Create, Open, SharedMap } = require(${JSON.stringify(path.resolve(__dirname, '../..'))});
+     const o = new Create(${JSON.stringify(file)});
+     o.left = 'by a terminated worker';
+     const r = new Open(${JSON.stringify(file)});
+     const it = SharedMap.open(${JSON.stringify(file)}).keys(); // an iterator left half-way
+     it.next();
+     // closes with a callback (in a worker the close runs at once, the callback later)
+     for (let i = 0; i < 20; i++) SharedMap.open(${JSON.stringify(file)}).close(() => {});
+     SharedMap.open(${JSON.stringify(file)}).close((err) => parentPort.postMessage(err === null ? 'ready' : String(err)));
+     setInterval(() => {}, 1000); // never ends by itself`,
+    { eval: true }
+  );
+  const ready = await new Promise((resolve, reject) => {
+    wk.once('message', resolve);
+    wk.once('error', reject);
+  });
+  assert.is(ready, 'ready');
+  assert.ok(fdsOn(file).length >= 3);
+  await wk.terminate();
+  // The library closed what the worker left open when its thread ended.
+  assert.equal(fdsOn(file), []);
+  const w = new Create(file); // MMAPOBJ_E_LOCKED while the worker's writer handle stays open
+  assert.is(w.left, 'by a terminated worker');
+  w.close();
+});
+
 for (const how of ['ends', 'calls process.exit()']) {
   test(`a worker that ${how} without closing releases its writer lock`, async () => {
     const file = fresh();
