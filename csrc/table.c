@@ -317,35 +317,16 @@ static uint64_t *kind_counter(struct mo_header *h, int32_t kind)
     }
 }
 
-/* Builds a table of 2^log2 slots (more when the current table holds more live entries than half
- * of that) holding every live key of the current one, publishes it, frees the old one and sets
- * count and tombstones from what it placed. want is only for the message. */
-static int table_build(mmapobj_map *m, uint64_t want, uint32_t lg)
+/* Places every live key of the table at ooff (2^olg slots) into a new empty table of 2^lg slots
+ * at noff, unless that would fill it past half with the key about to be added (a header count
+ * that lies: the caller sized lg from it): then 0 with *placed = UINT64_MAX. Every probe is
+ * bounded by the table size. */
+static void table_fill(mmapobj_map *m, uint64_t ooff, uint32_t olg, uint64_t noff, uint32_t lg,
+                       uint64_t *placed)
 {
-    struct mo_header *h = m->hdr;
-    uint64_t otref = mo_ld(&h->table_ref);
-    uint64_t ooff;
-    uint32_t olg;
-    if (mo_tref_decode(otref, m->valid, &ooff, &olg) != MMAPOBJ_OK)
-        return mo_err(m, MMAPOBJ_E_CORRUPT, "invalid table reference");
-    /* the size comes from the live slots of the old table, never from the header's count */
     const uint64_t *os = mo_table_slots(m->base, ooff);
-    uint64_t omax = UINT64_C(1) << olg, live = 0;
-    for (uint64_t i = 0; i < omax; i++) live += mo_slot_live(os[i]) != 0;
-    if ((live + 1) * 2 > (UINT64_C(1) << lg)) lg = mo_log2_for(live + 1, 1, 2);
-    uint64_t foot = mo_table_footprint(lg);
-    uint64_t noff;
-    int rc = mo_alloc(m, foot, MO_TABLE_ALIGN, &noff);
-    if (rc) {
-        if (rc == MMAPOBJ_E_FULL)
-            return mo_err(m, rc, "growing the table to %llu buckets for %llu keys needs more than "
-                          "max_file_size %llu", (unsigned long long)(UINT64_C(1) << lg),
-                          (unsigned long long)want, (unsigned long long)mo_ld(&h->max_file_size));
-        return rc;
-    }
-    mo_table_init(m->base + noff, lg, mo_table_gen(m->base, ooff) + 1);
     uint64_t *ns = mo_table_slots(m->base, noff);
-    uint64_t nmask = (UINT64_C(1) << lg) - 1, placed = 0;
+    uint64_t nmask = (UINT64_C(1) << lg) - 1, omax = UINT64_C(1) << olg, n = 0;
     for (uint64_t i = 0; i < omax; i++) {
         uint64_t s = os[i];
         if (i + 16 < omax) {
@@ -359,17 +340,54 @@ static int table_build(mmapobj_map *m, uint64_t want, uint32_t lg)
         uint64_t off = mo_slot_off(s);
         if (mo_record_decode(m->base, m->valid, off, &hit) != MMAPOBJ_OK)
             continue; /* drop a damaged entry */
+        if ((n + 2) * 2 > nmask + 1) {
+            *placed = UINT64_MAX; /* more entries than count said */
+            return;
+        }
         uint64_t hh = key_hash(m, m->base + off + MO_REC_HDR, hit.klen);
         uint64_t j = hh & nmask;
-        /* at most half full (sized from the live slots counted above): every probe ends */
-        for (uint64_t n = 0; ns[j] != MO_SLOT_EMPTY && n <= nmask; n++) j = (j + 1) & nmask;
-        if (ns[j] != MO_SLOT_EMPTY) { /* cannot happen; a bound, not a hope */
-            mo_free_block(m, noff, foot);
-            return mo_err(m, MMAPOBJ_E_CORRUPT, "the new table of %llu buckets is full",
-                          (unsigned long long)(nmask + 1));
+        for (uint64_t k = 0; ns[j] != MO_SLOT_EMPTY && k <= nmask; k++) j = (j + 1) & nmask;
+        ns[j] = mo_slot_make(off, hh); /* under half full: the probe found an empty slot */
+        n++;
+    }
+    *placed = n;
+}
+
+/* Builds a table of 2^log2 slots holding every live key of the current one, publishes it, frees
+ * the old one and sets count and tombstones from what it placed. lg comes from the header's
+ * count; when the old table holds more (a crafted count), the build starts again with the size
+ * its live slots need, so that no count read from the file can overfill a table. want is only
+ * for the message. */
+static int table_build(mmapobj_map *m, uint64_t want, uint32_t lg)
+{
+    struct mo_header *h = m->hdr;
+    uint64_t otref = mo_ld(&h->table_ref);
+    uint64_t ooff, noff, placed = 0;
+    uint32_t olg;
+    if (mo_tref_decode(otref, m->valid, &ooff, &olg) != MMAPOBJ_OK)
+        return mo_err(m, MMAPOBJ_E_CORRUPT, "invalid table reference");
+    for (int pass = 0;; pass++) {
+        uint64_t foot = mo_table_footprint(lg);
+        int rc = mo_alloc(m, foot, MO_TABLE_ALIGN, &noff);
+        if (rc) {
+            if (rc == MMAPOBJ_E_FULL)
+                return mo_err(m, rc, "growing the table to %llu buckets for %llu keys needs more "
+                              "than max_file_size %llu", (unsigned long long)(UINT64_C(1) << lg),
+                              (unsigned long long)want,
+                              (unsigned long long)mo_ld(&h->max_file_size));
+            return rc;
         }
-        ns[j] = mo_slot_make(off, hh);
-        placed++;
+        mo_table_init(m->base + noff, lg, mo_table_gen(m->base, ooff) + 1);
+        table_fill(m, ooff, olg, noff, lg, &placed);
+        if (placed != UINT64_MAX) break;
+        mo_free_block(m, noff, foot);
+        if (pass > 0) /* cannot happen: the second size comes from the slots themselves */
+            return mo_err(m, MMAPOBJ_E_CORRUPT, "the new table of %llu buckets is full",
+                          (unsigned long long)(UINT64_C(1) << lg));
+        const uint64_t *os = mo_table_slots(m->base, ooff);
+        uint64_t live = 0;
+        for (uint64_t i = 0; i < (UINT64_C(1) << olg); i++) live += mo_slot_live(os[i]) != 0;
+        lg = mo_log2_for(live + 1, 1, 2);
     }
     mo_st_rel(&h->table_ref, mo_tref_make(noff, lg));
     mo_st(&h->tombstones, 0);
