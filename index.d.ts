@@ -100,7 +100,7 @@ export class MmapObjError extends Error {
   /** The file concerned. */
   path?: string;
   /** The key concerned, if any. */
-  key?: string;
+  key?: string | Uint8Array;
   /** libmmapobj's detail text, if any. */
   detail?: string;
 }
@@ -113,15 +113,19 @@ export class SharedMap implements Iterable<[string, Value]> {
   /** Opens an existing file read-only. */
   static open(path: string | URL): SharedMap;
 
-  get(key: string): Value | undefined;
-  set(key: string, value: Storable): this;
-  has(key: string): boolean;
-  delete(key: string): boolean;
+  /** Keys are strings, or a Buffer/Uint8Array of a key's exact bytes (for keys that are not UTF-8). */
+  get(key: string | Uint8Array): Value | undefined;
+  set(key: string | Uint8Array, value: Storable): this;
+  has(key: string | Uint8Array): boolean;
+  delete(key: string | Uint8Array): boolean;
   clear(): void;
   readonly size: number;
-  keys(): IterableIterator<string>;
+  keys(options?: { asBuffer?: false }): IterableIterator<string>;
+  /** Each key as a new Buffer of its exact bytes. */
+  keys(options: { asBuffer: true }): IterableIterator<Buffer>;
   values(): IterableIterator<Value>;
-  entries(): IterableIterator<[string, Value]>;
+  entries(options?: { asBuffer?: false }): IterableIterator<[string, Value]>;
+  entries(options: { asBuffer: true }): IterableIterator<[Buffer, Value]>;
   [Symbol.iterator](): IterableIterator<[string, Value]>;
   forEach(callback: (value: Value, key: string, map: SharedMap) => void, thisArg?: unknown): void;
   /** All keys in one array. */

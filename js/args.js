@@ -84,7 +84,7 @@ function callbackArg(what, callback) {
 }
 
 function keyTypeError(key) {
-  return argTypeError(`SharedMap keys must be strings, got ${describeType(key)}`);
+  return argTypeError(`SharedMap keys must be strings or Buffers/Uint8Arrays (bytes), got ${describeType(key)}`);
 }
 
 function loneSurrogateError(what, key) {

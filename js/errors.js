@@ -17,6 +17,7 @@
 // then the library is loaded).
 
 const os = require('os');
+const { types } = require('util');
 
 /** The texts mmap-object used, kept byte for byte so that code matching them keeps working. */
 const TEXT = Object.freeze({
@@ -95,8 +96,12 @@ Object.defineProperty(MmapObjError.prototype, 'name', {
   configurable: true,
 });
 
-/** A key shown in a message: quoted, escaped and cut to a readable length. */
+/** A key shown in a message: quoted, escaped and cut to a readable length; bytes in hex. */
 function showKey(key) {
+  if (types.isUint8Array(key)) {
+    const hex = Buffer.from(key.buffer, key.byteOffset, Math.min(key.byteLength, 32)).toString('hex');
+    return `<bytes ${hex}${key.byteLength > 32 ? '...' : ''}>`;
+  }
   if (typeof key !== 'string') return String(key);
   const cut = key.length > 80 ? key.slice(0, 77) + '...' : key;
   return JSON.stringify(cut);

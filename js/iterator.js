@@ -41,6 +41,13 @@ function closeCell(cell) {
   }
 }
 
+// A new Buffer with its own memory holding len bytes of buf from p.
+function copyOut(buf, p, len) {
+  const b = Buffer.allocUnsafeSlow(len);
+  buf.copy(b, 0, p, p + len);
+  return b;
+}
+
 function isCode(e, name) {
   return e instanceof MmapObjError && e.codeName === name;
 }
@@ -66,6 +73,7 @@ class MapIterator {
   #state;
   #path;
   #mode;
+  #asBuffer; // keys as Buffers of their bytes
   #keys;
   #vals;
   #i;
@@ -74,12 +82,13 @@ class MapIterator {
   // again unseen.
   #started;
 
-  constructor(map, it, state, path, mode) {
+  constructor(map, it, state, path, mode, asBuffer = false) {
     this.#map = map;
     this.#cell = { it, interrupted: false };
     this.#state = state;
     this.#path = path;
     this.#mode = mode;
+    this.#asBuffer = asBuffer;
     this.#keys = [];
     this.#vals = [];
     this.#i = 0;
@@ -211,11 +220,12 @@ class MapIterator {
       this.#finish();
       return 0;
     }
+    const asBuffer = this.#asBuffer;
     let p = 0;
     for (let j = 0; j < n; j++) {
       const klen = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0;
       p += 4;
-      keys.push(decode(buf, p, p + klen));
+      keys.push(asBuffer ? copyOut(buf, p, klen) : decode(buf, p, p + klen));
       p += klen;
       if (!withValues) continue;
       const kind = buf[p++];
@@ -226,13 +236,7 @@ class MapIterator {
       }
       const vlen = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0;
       p += 4;
-      if (kind === K_STRING) {
-        vals.push(decode(buf, p, p + vlen));
-      } else {
-        const b = Buffer.allocUnsafeSlow(vlen);
-        buf.copy(b, 0, p, p + vlen);
-        vals.push(b);
-      }
+      vals.push(kind === K_STRING ? decode(buf, p, p + vlen) : copyOut(buf, p, vlen));
       p += vlen;
     }
     return withValues ? p : 0;

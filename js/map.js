@@ -11,7 +11,7 @@
 const { types } = require('util');
 const { isMainThread } = require('worker_threads');
 const { fn, codes, view, STATUS, KIND, THREAD_EXIT_CLOSES } = require('./native');
-const { MmapObjError, fromCode, typeError, argTypeError, rangeError, TEXT, showKey } = require('./errors');
+const { MmapObjError, fromCode, typeError, argTypeError, argValueError, rangeError, TEXT, showKey } = require('./errors');
 const args = require('./args');
 const { describeType, keyTypeError, loneSurrogateError, valueTypeError } = args;
 const { scratchOf } = require('./scratch');
@@ -155,7 +155,7 @@ class SharedMap {
   /** The value of `key`, or undefined. Strings, numbers, or a new Buffer for bytes values. */
   get(key) {
     const h = this.#h;
-    if (typeof key !== 'string') throw keyTypeError(key);
+    if (typeof key !== 'string') return this.#getBytesKey(key);
     if (h === null) throw this.#closed(TEXT.READ_CLOSED);
     let s;
     if (key.indexOf('\0') === -1) {
@@ -171,10 +171,19 @@ class SharedMap {
     return this.#afterNull(key);
   }
 
+  // A key given as bytes (Buffer or Uint8Array): any byte string, UTF-8 or not.
+  #getBytesKey(key) {
+    if (!isUint8Array(key)) throw keyTypeError(key);
+    const h = this.#h;
+    if (h === null) throw this.#closed(TEXT.READ_CLOSED);
+    const s = get_cstr(h, key, key.byteLength);
+    return s !== null ? s : this.#afterNull(key);
+  }
+
   #afterNull(key) {
     const i32 = this.#i32;
     const kind = i32[S_KIND];
-    if (kind === K_NUMBER) return key.isWellFormed() ? this.#f64[S_NUMBER] : undefined;
+    if (kind === K_NUMBER) return wellFormed(key) ? this.#f64[S_NUMBER] : undefined;
     if (kind === K_NONE) {
       const code = i32[S_CODE];
       if (code === NOTFOUND) return undefined;
@@ -184,7 +193,7 @@ class SharedMap {
       }
       throw fromCode(code, { handle: this.#h, path: this.#path, key, op: 'get' });
     }
-    if (!key.isWellFormed()) return undefined;
+    if (!wellFormed(key)) return undefined;
     const len = (i32[S_LEN] >>> 0) + (i32[S_LEN + 1] >>> 0) * 4294967296;
     if (kind === K_STRING) {
       // A string with a NUL inside: copy it out, then decode.
@@ -206,13 +215,19 @@ class SharedMap {
     }
   }
 
-  /** True if `key` is in the map. */
+  /** True if `key` (a string, or a Buffer/Uint8Array of its bytes) is in the map. */
   has(key) {
     const h = this.#h;
-    if (typeof key !== 'string') throw keyTypeError(key);
-    if (h === null) throw this.#closed(TEXT.READ_CLOSED);
-    if (!key.isWellFormed()) return false;
-    const rc = key.indexOf('\0') === -1 ? has_z(h, key) : fn.has(h, key, byteLength(key));
+    let rc;
+    if (typeof key !== 'string') {
+      if (!isUint8Array(key)) throw keyTypeError(key);
+      if (h === null) throw this.#closed(TEXT.READ_CLOSED);
+      rc = fn.has(h, key, key.byteLength);
+    } else {
+      if (h === null) throw this.#closed(TEXT.READ_CLOSED);
+      if (!key.isWellFormed()) return false;
+      rc = key.indexOf('\0') === -1 ? has_z(h, key) : fn.has(h, key, byteLength(key));
+    }
     if (rc >= 0) return rc === 1;
     if (rc === E_RESERVE && !this.#writable) {
       this.#reopen();
@@ -224,29 +239,38 @@ class SharedMap {
   // ---- writes ----
 
   /**
-   * Sets `key` to `value` (a string, a number, or a Buffer/Uint8Array whose bytes are copied).
-   * Other value types throw a TypeError and write nothing. Returns the map.
+   * Sets `key` (a string, or a Buffer/Uint8Array of its bytes) to `value` (a string, a number, or a
+   * Buffer/Uint8Array whose bytes are copied). Other value types throw a TypeError and write
+   * nothing. Returns the map.
    */
   set(key, value) {
     const h = this.#h;
-    if (typeof key !== 'string') throw keyTypeError(key);
+    // The key's byte length for the (pointer, length) calls; -1 for a string key without NUL,
+    // which the *_z calls take as it is.
+    let klen = -1;
+    if (typeof key !== 'string') {
+      if (!isUint8Array(key)) throw keyTypeError(key);
+      klen = key.byteLength;
+    }
     if (h === null) throw this.#closed(TEXT.WRITE_CLOSED);
     if (!this.#writable) throw new MmapObjError(TEXT.READONLY, { code: E_READONLY, path: this.#path, key });
-    if (!key.isWellFormed()) throw loneSurrogateError('Key', key);
-    const plainKey = key.indexOf('\0') === -1;
+    if (klen === -1) {
+      if (!key.isWellFormed()) throw loneSurrogateError('Key', key);
+      if (key.indexOf('\0') !== -1) klen = byteLength(key);
+    }
     let rc;
     switch (typeof value) {
       case 'string':
         if (!value.isWellFormed()) throw loneSurrogateError(`The string value for key ${showKey(key)}:`, value);
-        if (plainKey && value.indexOf('\0') === -1) rc = fn.set_string_z(h, key, value);
-        else rc = fn.set_string(h, key, byteLength(key), value, byteLength(value));
+        if (klen === -1 && value.indexOf('\0') === -1) rc = fn.set_string_z(h, key, value);
+        else rc = fn.set_string(h, key, klen === -1 ? byteLength(key) : klen, value, byteLength(value));
         break;
       case 'number':
-        rc = plainKey ? fn.set_number_z(h, key, value) : fn.set_number(h, key, byteLength(key), value);
+        rc = klen === -1 ? fn.set_number_z(h, key, value) : fn.set_number(h, key, klen, value);
         break;
       case 'object':
         if (isUint8Array(value)) {
-          rc = fn.set_bytes(h, key, byteLength(key), value, value.byteLength);
+          rc = fn.set_bytes(h, key, klen === -1 ? byteLength(key) : klen, value, value.byteLength);
           break;
         }
       // falls through
@@ -258,16 +282,19 @@ class SharedMap {
     return this;
   }
 
-  /** Removes `key`; true if it was there. */
+  /** Removes `key` (a string, or a Buffer/Uint8Array of its bytes); true if it was there. */
   delete(key) {
     const h = this.#h;
-    if (typeof key !== 'string') throw keyTypeError(key);
+    const bytesKey = typeof key !== 'string';
+    if (bytesKey && !isUint8Array(key)) throw keyTypeError(key);
     if (h === null) throw this.#closed(TEXT.DELETE_CLOSED);
     if (!this.#writable) {
       throw new MmapObjError(TEXT.DELETE_READONLY, { code: E_READONLY, path: this.#path, key });
     }
-    if (!key.isWellFormed()) return false;
-    const rc = key.indexOf('\0') === -1 ? fn.delete_z(h, key) : fn.delete(h, key, byteLength(key));
+    let rc;
+    if (bytesKey) rc = fn.delete(h, key, key.byteLength);
+    else if (!key.isWellFormed()) return false;
+    else rc = key.indexOf('\0') === -1 ? fn.delete_z(h, key) : fn.delete(h, key, byteLength(key));
     writes.count++;
     if (rc === OK) return true;
     if (rc === NOTFOUND) return false;
@@ -292,9 +319,12 @@ class SharedMap {
     return n;
   }
 
-  /** Iterator over the keys. */
-  keys() {
-    return new MapIterator(this, this.#iterOpen(), this.#state, this.#path, MODE_KEYS);
+  /**
+   * Iterator over the keys: strings (bytes that are not UTF-8 read with U+FFFD in their place), or
+   * with { asBuffer: true } a new Buffer of each key's exact bytes (which get/has/set/delete take).
+   */
+  keys(options) {
+    return new MapIterator(this, this.#iterOpen(), this.#state, this.#path, MODE_KEYS, asBuffer('keys', options));
   }
 
   /** Iterator over the values. */
@@ -302,9 +332,9 @@ class SharedMap {
     return new MapIterator(this, this.#iterOpen(), this.#state, this.#path, MODE_VALUES);
   }
 
-  /** Iterator over [key, value] pairs. */
-  entries() {
-    return new MapIterator(this, this.#iterOpen(), this.#state, this.#path, MODE_ENTRIES);
+  /** Iterator over [key, value] pairs; with { asBuffer: true } the keys are Buffers, as keys(). */
+  entries(options) {
+    return new MapIterator(this, this.#iterOpen(), this.#state, this.#path, MODE_ENTRIES, asBuffer('entries', options));
   }
 
   [Symbol.iterator]() {
@@ -517,6 +547,27 @@ function closeError(rc, path) {
 }
 
 const CONSTRUCT = Symbol('SharedMap.construct');
+
+// A string key that is not well-formed UTF-16 reaches C with U+FFFD in place of its lone surrogates
+// and could match another key: no such key can have been stored. Bytes keys are taken as they are.
+function wellFormed(key) {
+  return typeof key !== 'string' || key.isWellFormed();
+}
+
+// The { asBuffer } option of keys() / entries().
+function asBuffer(what, options) {
+  if (options === undefined) return false;
+  if (options === null || typeof options !== 'object') {
+    throw argTypeError(`${what}: options must be an object, got ${describeType(options)}`);
+  }
+  for (const k of Object.keys(options)) {
+    if (k !== 'asBuffer') throw argValueError(`${what}: unknown option "${k}" (known: asBuffer)`);
+  }
+  if (options.asBuffer !== undefined && typeof options.asBuffer !== 'boolean') {
+    throw argTypeError(`${what}: asBuffer must be a boolean, got ${describeType(options.asBuffer)}`);
+  }
+  return options.asBuffer === true;
+}
 
 // DataCloneError's message quotes (the start of) this function's source text.
 // prettier-ignore

@@ -262,15 +262,17 @@ test('wrong sizes: a non-number is a TypeError, a bad number a RangeError', () =
 test('SharedMap key types', () => {
   const w = SharedMap.create(fresh());
   w.set('k', 'v');
-  for (const key of [1, undefined, null, Symbol('s'), {}, ['k'], Buffer.from('k'), 1n, true]) {
+  // Strings, and Buffers/Uint8Arrays of a key's bytes; nothing else (other typed arrays neither).
+  for (const key of [1, undefined, null, Symbol('s'), {}, ['k'], new Uint16Array(1), new DataView(new ArrayBuffer(1)), 1n, true]) {
     for (const op of ['get', 'has', 'delete']) {
       const e = thrown(() => w[op](key));
       assert.instance(e, TypeError);
       assert.is(e.code, 'ERR_INVALID_ARG_TYPE');
-      assert.match(e.message, /keys must be strings/);
+      assert.match(e.message, /keys must be strings or Buffers\/Uint8Arrays/);
     }
     assert.match(thrown(() => w.set(key, 1)).message, /keys must be strings/);
   }
+  assert.is(w.get(Buffer.from('k')), 'v');
   assert.equal([...w], [['k', 'v']]);
   w.close();
 });

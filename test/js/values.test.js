@@ -3,7 +3,9 @@
 // bytes as new Buffers; other types throw a TypeError naming the type and write nothing.
 const assert = require('uvu/assert');
 const { SharedMap, Create, Open } = require('../..');
-const { setup, thrown } = require('./helpers');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const { ROOT, setup, thrown } = require('./helpers');
 
 const t = setup('values');
 const { test, fresh } = t;
@@ -230,6 +232,63 @@ test('Proxy: values through property access, numeric property names', () => {
   assert.is(o.bad, undefined);
   r.close();
   o.close();
+});
+
+test('keys that are not UTF-8, written by the CLI: reachable as bytes (get/has/set/delete, keys/entries asBuffer)', () => {
+  const file = fresh();
+  const cli = path.join(ROOT, 'build', 'csrc', 'tools', 'mmapobj');
+  // \xff alone, an overlong '/', a lone surrogate's UTF-8 form, a NUL inside, and valid UTF-8.
+  const raw = [Buffer.from([0xff]), Buffer.from([0xc0, 0xaf]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0x61, 0, 0xfe])];
+  const lines = raw.map((k, i) => JSON.stringify({ key_base64: k.toString('base64'), string: `v${i}` }));
+  lines.push(JSON.stringify({ key: 'plain', number: 7 }));
+  const load = spawnSync(cli, ['load', '-q', file], { input: lines.join('\n') + '\n', encoding: 'utf8' });
+  assert.is(load.status, 0, load.stderr);
+  const r = SharedMap.open(file);
+  raw.forEach((k, i) => {
+    assert.is(r.get(k), `v${i}`);
+    assert.is(r.has(k), true);
+    assert.is(r.get(new Uint8Array(k)), `v${i}`, 'a plain Uint8Array');
+  });
+  // A view into a larger buffer: its own bytes only.
+  const big = Buffer.concat([Buffer.from('xx'), raw[0], Buffer.from('yy')]);
+  assert.is(r.get(big.subarray(2, 3)), 'v0');
+  assert.is(r.get(Buffer.from('plain')), 7);
+  assert.is(r.get(Buffer.from([0xff, 0xff])), undefined);
+  assert.is(r.has(Buffer.alloc(0)), false);
+  // As strings those keys read with U+FFFD and are not found under that name...
+  assert.ok(r.keysArray().includes('\ufffd'));
+  assert.is(r.get('\ufffd'), undefined);
+  // ...as Buffers they are exact.
+  const keys = [...r.keys({ asBuffer: true })];
+  assert.is(keys.length, 5);
+  for (const k of [...raw, Buffer.from('plain')]) assert.ok(keys.some((b) => Buffer.isBuffer(b) && b.equals(k)), k.toString('hex'));
+  const entries = new Map([...r.entries({ asBuffer: true })].map(([k, v]) => [k.toString('hex'), v]));
+  raw.forEach((k, i) => assert.is(entries.get(k.toString('hex')), `v${i}`));
+  assert.is(entries.get(Buffer.from('plain').toString('hex')), 7);
+  assert.equal([...r.keys({ asBuffer: false })].length, 5);
+  for (const bad of [null, 1, 'asBuffer']) assert.is(thrown(() => r.keys(bad)).code, 'ERR_INVALID_ARG_TYPE');
+  assert.is(thrown(() => r.entries({ asbuffer: true })).code, 'ERR_INVALID_ARG_VALUE');
+  assert.is(thrown(() => r.keys({ asBuffer: 1 })).code, 'ERR_INVALID_ARG_TYPE');
+  // A reader cannot write with bytes keys either; errors show the key's bytes.
+  const e = thrown(() => r.set(raw[0], 'x'));
+  assert.is(e.code, 'MMAPOBJ_E_READONLY');
+  assert.ok(Buffer.isBuffer(e.key));
+  r.close();
+  // The writer: set, overwrite and delete by bytes; the CLI reads what JS wrote.
+  const w = SharedMap.create(file);
+  w.set(raw[0], 'replaced').set(Buffer.from([0x80]), Buffer.from([1, 2])).set(new Uint8Array([0xfe, 0]), 1.5);
+  assert.is(w.get(raw[0]), 'replaced');
+  assert.equal(w.get(Buffer.from([0x80])), Buffer.from([1, 2]));
+  assert.is(w.get(Buffer.from([0xfe, 0])), 1.5);
+  assert.is(w.delete(raw[1]), true);
+  assert.is(w.delete(raw[1]), false);
+  assert.is(w.size, 6);
+  w.close();
+  const got = spawnSync(cli, ['get', '--key-base64', file, Buffer.from([0x80]).toString('base64')], { encoding: 'utf8' });
+  assert.is(got.status, 0, got.stderr);
+  assert.is(got.stdout.trim(), Buffer.from([1, 2]).toString('base64'));
+  const full = spawnSync(cli, ['get', '--key-base64', file, raw[0].toString('base64')], { encoding: 'utf8' });
+  assert.is(full.stdout.trim(), 'replaced');
 });
 
 test.run();
