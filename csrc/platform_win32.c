@@ -545,18 +545,18 @@ int mo_pf_reserve(uint64_t size, void **base)
     return 0;
 }
 
-/* A section of f covering [0, end) (at most the file's size: a read-only section cannot be
+/* A section of f covering [0, end), at most the file's size (a read-only section cannot be
  * larger than the file, and a writable one would grow it). *len_out: its size. */
 static HANDLE make_section(mo_pf_file *f, uint64_t end, int writable, uint64_t *len_out, int *err)
 {
     uint64_t fsize;
     *err = file_size(f, &fsize);
     if (*err) return NULL;
-    uint64_t len = end < fsize ? end : fsize;
-    if (len == 0) {
-        *err = EINVAL;
+    if (end == 0 || (end > fsize && end - fsize >= mo_pf_page_size())) {
+        *err = EINVAL; /* more than the last partial page lies past the end of the file */
         return NULL;
     }
+    uint64_t len = end < fsize ? end : fsize;
     HANDLE s = CreateFileMappingW(f->h, NULL, writable ? PAGE_READWRITE : PAGE_READONLY, (DWORD)(len >> 32),
                                   (DWORD)len, NULL);
     if (!s) *err = last_errno();
@@ -564,7 +564,15 @@ static HANDLE make_section(mo_pf_file *f, uint64_t end, int writable, uint64_t *
     return s;
 }
 
-/* Placeholder mode: maps [off, off+len) of f at addr, which lies in the placeholder tail of r. */
+/* map_placeholder's answer when this reservation must go over to the fallback */
+#define NEED_FALLBACK (-1)
+
+/* Placeholder mode: maps [off, off+len) of f at addr, which lies in the placeholder tail of r.
+ * A view into a placeholder must be exactly as large as the placeholder (whole pages) and may
+ * not reach past the end of its section (Wine 10 refuses it; the section cannot be made larger
+ * without growing the file, which a writer that refuses a file must not do), so a file whose
+ * size is not a multiple of the page cannot end in such a view: that reservation goes over to
+ * the fallback, whose one view may end inside its last page. */
 static int map_placeholder(struct res *r, uint8_t *addr, mo_pf_file *f, uint64_t off, uint64_t len, int writable)
 {
     uint64_t tail = (uint64_t)(r->base + r->size - addr);
@@ -573,9 +581,9 @@ static int map_placeholder(struct res *r, uint8_t *addr, mo_pf_file *f, uint64_t
     int e;
     HANDLE s = make_section(f, off + len, writable, &have, &e);
     if (!s) return e;
-    if (have < off + len && off + len - have >= mo_pf_page_size()) {
+    if (have < off + len) {
         CloseHandle(s);
-        return EINVAL; /* more than the last partial page lies past the end of the file */
+        return NEED_FALLBACK;
     }
     /* a failed attempt may have left the tail split in two: make it one placeholder again
      * (fails harmlessly when it already is one), then split [addr, addr+len) off it */
@@ -587,13 +595,42 @@ static int map_placeholder(struct res *r, uint8_t *addr, mo_pf_file *f, uint64_t
     }
     void *v = p_map_view3(s, GetCurrentProcess(), addr, off, (SIZE_T)len, MEM_REPLACE_PLACEHOLDER,
                           writable ? PAGE_READWRITE : PAGE_READONLY, NULL, 0);
-    e = v ? 0 : last_errno();
+    DWORD err = v ? 0 : GetLastError();
     CloseHandle(s); /* the view keeps the section */
     if (v && v != addr) { /* cannot happen; never keep a view elsewhere */
         p_unmap_view2(GetCurrentProcess(), v, 0);
         return ENOMEM;
     }
-    return e;
+    if (err == ERROR_INVALID_PARAMETER && !r->mapped) {
+        /* a Windows (or Wine) with VirtualAlloc2 but without views into placeholders: the
+         * fallback from now on */
+        InterlockedExchange(&placeholders_off, 1);
+        return NEED_FALLBACK;
+    }
+    if (!err) r->mapped = (uint64_t)(addr - r->base) + len;
+    return err ? errno_from(err) : 0;
+}
+
+/* Turns placeholder reservation r (views and placeholders) into a plain reservation of the same
+ * addresses, nothing mapped: the fallback's starting state. */
+static int to_fallback(struct res *r)
+{
+    uint8_t *p = r->base, *end = r->base + r->size;
+    while (p < end) {
+        MEMORY_BASIC_INFORMATION mbi;
+        if (!VirtualQuery(p, &mbi, sizeof mbi) || mbi.RegionSize == 0) break;
+        if (mbi.Type == MEM_MAPPED) UnmapViewOfFile(mbi.AllocationBase);
+        else if (mbi.State == MEM_RESERVE) VirtualFree(mbi.AllocationBase, 0, MEM_RELEASE);
+        p = (uint8_t *)mbi.BaseAddress + mbi.RegionSize;
+    }
+    r->placeholder = 0;
+    r->mapped = 0;
+    r->view = 0;
+    r->section = NULL;
+    void *b = VirtualAlloc(r->base, (SIZE_T)r->size, MEM_RESERVE, PAGE_NOACCESS);
+    r->tail = b == r->base ? b : NULL;
+    if (b && b != r->base) VirtualFree(b, 0, MEM_RELEASE);
+    return r->tail ? 0 : ENOMEM;
 }
 
 /* Fallback mode: undoes what r holds (view and tail reservation). */
@@ -663,10 +700,6 @@ static int map_fallback(struct res *r, uint8_t *addr, mo_pf_file *f, uint64_t of
     int e;
     HANDLE s = make_section(f, end, writable, &have, &e);
     if (!s) return e;
-    if (have < end && end - have >= mo_pf_page_size()) {
-        CloseHandle(s);
-        return EINVAL;
-    }
     return fb_set(r, s, have, end, writable);
 }
 
@@ -679,25 +712,9 @@ int mo_pf_map(void *addr, mo_pf_file *f, uint64_t off, uint64_t len, int writabl
     if (!r) e = EINVAL;
     else if (r->placeholder) {
         e = map_placeholder(r, addr, f, off, len, writable);
-        if (e == EINVAL && addr == r->base && !r->mapped) {
-            /* MapViewOfFile3 refused (a Windows or Wine with VirtualAlloc2 but without views
-             * into placeholders): turn this fresh reservation into a plain one and use the
-             * fallback from now on */
-            VirtualFree(r->base, 0, MEM_RELEASE);
-            void *b = VirtualAlloc(r->base, (SIZE_T)r->size, MEM_RESERVE, PAGE_NOACCESS);
-            if (b == r->base) {
-                InterlockedExchange(&placeholders_off, 1);
-                r->placeholder = 0;
-                r->tail = b;
-                e = map_fallback(r, addr, f, off, len, writable);
-            } else {
-                if (b) VirtualFree(b, 0, MEM_RELEASE);
-                r->placeholder = 0;
-                r->tail = NULL;
-                e = ENOMEM;
-            }
-        } else if (!e) {
-            r->mapped = (uint64_t)((uint8_t *)addr - r->base) + len;
+        if (e == NEED_FALLBACK) {
+            e = to_fallback(r);
+            if (!e) e = map_fallback(r, addr, f, off, len, writable);
         }
     } else {
         e = map_fallback(r, addr, f, off, len, writable);
