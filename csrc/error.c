@@ -37,6 +37,7 @@ static const struct code_entry codes[] = {
     {MMAPOBJ_E_BUFSMALL, "MMAPOBJ_E_BUFSMALL", "buffer too small"},
     {MMAPOBJ_E_BUSY, "MMAPOBJ_E_BUSY",
      "a writer has been in the middle of a write for longer than the wait limit"},
+    {MMAPOBJ_E_CANCELED, "MMAPOBJ_E_CANCELED", "stopped by the caller"},
     {MMAPOBJ_E_FULL, "MMAPOBJ_E_FULL", "file would grow past its maximum size"},
     {MMAPOBJ_E_TOOBIG, "MMAPOBJ_E_TOOBIG", "key or value too long"},
     {MMAPOBJ_E_RESERVE, "MMAPOBJ_E_RESERVE", "file outgrew this handle's address reservation; reopen"},

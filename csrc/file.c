@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "file.h"
 #include "format.h"
 #include "freeidx.h"
 #include "header.h"
@@ -454,8 +455,8 @@ fail:
     return rc;
 }
 
-MMAPOBJ_API int mmapobj_create(const char *path, uint64_t initial_size, uint64_t initial_buckets,
-                               uint64_t max_size, mmapobj_map **out)
+static int create_impl(const char *path, uint64_t initial_size, uint64_t initial_buckets,
+                       uint64_t max_size, int exclusive, mmapobj_map **out)
 {
     if (out) *out = NULL;
     if (!path || !out) return mo_tls_err(path, MMAPOBJ_E_INVAL, "NULL path or out argument");
@@ -486,6 +487,11 @@ MMAPOBJ_API int mmapobj_create(const char *path, uint64_t initial_size, uint64_t
                           (unsigned long long)initial_buckets);
     }
     for (int attempt = 0; attempt < 16; attempt++) {
+        if (exclusive) {
+            rc = create_new(m, isz, nb, mx);
+            if (rc == 1) rc = mo_err(m, MMAPOBJ_E_INVAL, "exists; not replacing it");
+            break;
+        }
         int e = mo_pf_open(path, 1, &m->file);
         if (e == 0) {
             rc = writer_open_existing(m, initial_size, initial_buckets, max_size);
@@ -507,6 +513,18 @@ MMAPOBJ_API int mmapobj_create(const char *path, uint64_t initial_size, uint64_t
     }
     *out = m;
     return MMAPOBJ_OK;
+}
+
+MMAPOBJ_API int mmapobj_create(const char *path, uint64_t initial_size, uint64_t initial_buckets,
+                               uint64_t max_size, mmapobj_map **out)
+{
+    return create_impl(path, initial_size, initial_buckets, max_size, 0, out);
+}
+
+int mo_create_exclusive(const char *path, uint64_t initial_size, uint64_t initial_buckets,
+                        uint64_t max_size, mmapobj_map **out)
+{
+    return create_impl(path, initial_size, initial_buckets, max_size, 1, out);
 }
 
 /* ---- close ------------------------------------------------------------- */

@@ -1,7 +1,10 @@
-/* info.c - the handle's queries: path, writable, count, stats; and flush (durability). */
+/* info.c - the handle's queries: path, writable, count, stats; flush (durability); and the
+ * writer state of a file by its path. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "header.h"
 #include "mapping.h"
 #include "seqlock.h"
 
@@ -67,4 +70,38 @@ MMAPOBJ_API int mmapobj_stat(mmapobj_map *m, mmapobj_stats *out)
     out->count_number = mo_ld(&h->count_number);
     out->count_bytes = mo_ld(&h->count_bytes);
     return MMAPOBJ_OK;
+}
+
+MMAPOBJ_API int mmapobj_writer_state(const char *path, int32_t *pid)
+{
+    if (pid) *pid = 0;
+    if (!path) return mo_tls_err(path, MMAPOBJ_E_INVAL, "NULL path");
+    mo_pf_file *f = NULL;
+    int e = mo_pf_open(path, 0, &f);
+    if (e) {
+        int c = mo_code_from_errno(e);
+        char tmp[128];
+        return mo_tls_err(path, c == MMAPOBJ_E_LOCKED ? MMAPOBJ_E_IO : c, "cannot open: %s",
+                          mo_pf_strerror(e, tmp, sizeof tmp));
+    }
+    struct mo_pf_stat st;
+    e = mo_pf_stat(f, &st);
+    if (e || !st.regular) {
+        mo_pf_close(f);
+        return e ? mo_tls_err(path, MMAPOBJ_E_IO, "fstat failed")
+                 : mo_tls_err(path, MMAPOBJ_E_NOTREG, "not a regular file");
+    }
+    int held = mo_pf_writer_alive(f);
+    if (held && pid && st.size >= MO_HEADER_SIZE) {
+        /* the pid is a hint from a checked header, shown only while that process exists */
+        struct mo_header *h = malloc(sizeof *h);
+        char msg[128];
+        if (h && mo_pf_read(f, h, sizeof *h, 0) == 0 &&
+            mo_header_check((const uint8_t *)h, st.size, msg, sizeof msg) == MMAPOBJ_OK &&
+            h->writer_pid != 0 && h->writer_pid <= INT32_MAX && mo_pf_process_alive(h->writer_pid))
+            *pid = (int32_t)h->writer_pid;
+        free(h);
+    }
+    mo_pf_close(f);
+    return held ? 1 : 0;
 }

@@ -73,12 +73,23 @@ int mo_pf_sync(mo_pf_file *f);
  * mo_pf_remove). */
 int mo_pf_create_temp(const char *path, mo_pf_file **out, char **tmpname);
 /* Gives the complete file f (made by mo_pf_create_temp) the name path, without replacing
- * anything: EEXIST if path exists by now. The named temporary (if any) remains; remove it. */
+ * anything: EEXIST if path exists by now. The named temporary (if any) may remain; remove it.
+ * With a tmpname, f may be NULL: then it names a closed, complete file. */
 int mo_pf_publish(mo_pf_file *f, const char *tmpname, const char *path);
 /* Atomically replaces dst with src (both names in one directory; a rename). */
 int mo_pf_replace(const char *src, const char *dst);
 /* Removes a name (errors are ignored: cleanup only). */
 void mo_pf_remove(const char *path);
+/* The path with symbolic links resolved (malloc'ed; the caller frees it), so that a rename
+ * replaces the file a link names and keeps the link. NULL with *err set on failure. A backend
+ * without links may return a copy of path. */
+char *mo_pf_resolve(const char *path, int *err);
+/* Gives the file at path the permission bits of the open file model (no-op where files have
+ * none). */
+int mo_pf_copy_mode(mo_pf_file *model, const char *path);
+/* Makes the directory entry changes of path's directory durable (fsync of the directory; 0
+ * where renames are durable by themselves). */
+int mo_pf_sync_dir(const char *path);
 
 /* ---- locks (by role; see the top of this file) --------------------------------------------- */
 
@@ -116,6 +127,8 @@ int mo_pf_flush_range(void *addr, uint64_t len);
 /* size bytes of OS randomness without blocking: 0, or an errno when none is available. */
 int mo_pf_random(void *buf, size_t size);
 uint32_t mo_pf_pid(void);
+/* 1 if a process with this id exists (a best-effort hint: ids are reused), else 0. */
+int mo_pf_process_alive(uint32_t pid);
 uint64_t mo_pf_realtime_ns(void);  /* wall clock, ns since 1970 */
 uint64_t mo_pf_monotonic_ns(void); /* for waits and fallbacks */
 void mo_pf_yield(void);            /* gives the CPU to another thread */

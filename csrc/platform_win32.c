@@ -370,6 +370,29 @@ void mo_pf_remove(const char *path)
     free(w);
 }
 
+/* Links are rare here and MoveFileExW replaces a link itself: the path as it is. */
+char *mo_pf_resolve(const char *path, int *err)
+{
+    char *r = _strdup(path);
+    if (!r) *err = ENOMEM;
+    return r;
+}
+
+/* No POSIX permission bits: the new file gets the directory's inherited ACL. */
+int mo_pf_copy_mode(mo_pf_file *model, const char *path)
+{
+    (void)model;
+    (void)path;
+    return 0;
+}
+
+/* Renames are made with MOVEFILE_WRITE_THROUGH: nothing more to flush. */
+int mo_pf_sync_dir(const char *path)
+{
+    (void)path;
+    return 0;
+}
+
 /* ---- locks --------------------------------------------------------------------------------- */
 
 static int lock_byte(mo_pf_file *f, uint64_t n, int exclusive, int wait)
@@ -812,6 +835,16 @@ int mo_pf_random(void *buf, size_t size)
 uint32_t mo_pf_pid(void)
 {
     return (uint32_t)GetCurrentProcessId();
+}
+
+int mo_pf_process_alive(uint32_t pid)
+{
+    if (pid == 0) return 0;
+    HANDLE h = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    if (!h) return GetLastError() == ERROR_ACCESS_DENIED; /* exists, not ours to look at */
+    int alive = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;
+    CloseHandle(h);
+    return alive;
 }
 
 uint64_t mo_pf_realtime_ns(void)

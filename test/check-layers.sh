@@ -11,7 +11,7 @@
 set -euo pipefail
 
 libc_ok=' memcpy memmove memset memcmp memchr strlen strcmp strncmp strchr strrchr strdup strndup
-  snprintf vsnprintf malloc calloc realloc free qsort abort '
+  strstr snprintf vsnprintf malloc calloc realloc free qsort abort '
 
 # Include edges "from to" of the modules under $1 (csrc/*.c, csrc/*.h).
 include_edges() {

@@ -125,6 +125,8 @@ enum mmapobj_code {
     MMAPOBJ_E_BUSY = -305,       /* a writer has been in the middle of a write for longer than
                                     the wait limit (about 1 s): a reader's call gave up waiting;
                                     the handle stays usable, try again later */
+    MMAPOBJ_E_CANCELED = -306,   /* the caller's progress callback asked to stop; nothing
+                                    changed */
 
     MMAPOBJ_E_FULL = -401,       /* the write needs more than max_file_size */
     MMAPOBJ_E_TOOBIG = -402,     /* key or value longer than the format allows */
@@ -358,6 +360,59 @@ MMAPOBJ_API int mmapobj_stat(mmapobj_map *m, mmapobj_stats *out);
  * may also get E_BUSY (see Caveats). Errors besides E_CORRUPT: E_CLOSED,
  * E_NOMEM, E_IO, E_RESERVE, E_BUSY. */
 MMAPOBJ_API int mmapobj_verify(mmapobj_map *m);
+
+/* ---- whole files ----------------------------------------------------------- */
+
+/* Whether a writer holds the file at path: 1 if some handle (any process, this
+ * one included) holds its writer lock, 0 if none; when it cannot be told, 1.
+ * *pid (if pid is not NULL): when held, the process id the writer recorded in
+ * the file if that process still exists, else 0 (a holder that records none,
+ * such as a running mmapobj_compact, or a stale id); 0 when not held. Opens
+ * path read-only for the call: takes no lock, writes nothing, never waits.
+ * Errors: E_INVAL (NULL path), E_NOENT, E_ACCESS, E_NOTREG, E_IO, with the
+ * detail in mmapobj_errmsg(NULL). Thread-safe. */
+MMAPOBJ_API int mmapobj_writer_state(const char *path, int32_t *pid);
+
+/* What mmapobj_compact did. */
+typedef struct mmapobj_compact_info {
+    uint64_t keys;       /* pairs copied */
+    uint64_t old_size;   /* bytes of src before */
+    uint64_t new_size;   /* bytes of the compacted file */
+    int32_t repaired;    /* 1: src had been left by a writer that died mid-write
+                            and was repaired (opened as a writer) first */
+    int32_t output;      /* on failure, 1 when the error concerns the new file
+                            (dst, or the temporary file), 0 when it concerns src */
+} mmapobj_compact_info;
+
+/* Called by mmapobj_compact every few thousand pairs and once at the end with
+ * the pairs copied and the pairs there are; a nonzero return stops the
+ * compaction (MMAPOBJ_E_CANCELED, src unchanged). */
+typedef int (*mmapobj_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/* Copies every pair of src into a new file whose table is the smallest the
+ * library makes for their number and which holds no free space.
+ * dst NULL: replaces src with it (if src is a symbolic link, the file it
+ * names), keeping its permission bits. dst given: creates dst, which must
+ * not exist, and leaves src unchanged. Either way the copy is built in a
+ * temporary file `.mmapobj-compact-<random>` in the target's directory,
+ * verified, flushed and renamed into place (then the directory is synced):
+ * the target appears complete or not at all, and on any failure nothing
+ * changes and the temporary file is removed.
+ * For the whole call src's writer lock is held, without writing to src (no
+ * writer can change it meanwhile: the copy is a snapshot); readers that have
+ * src open keep reading the old contents and see the new file when they
+ * reopen. With dst given and src not writable by the caller, the lock is only
+ * tested. src is verified first (mmapobj_verify): a damaged src is not
+ * compacted. A src whose last writer died mid-write is repaired first (see
+ * info->repaired). progress may be NULL; info may be NULL.
+ * Errors: E_INVAL (NULL src; dst exists), E_LOCKED (a writer has src open;
+ *   the detail names its pid when known), E_BUSY (src was replaced while
+ *   opening it: try again), E_CANCELED, every error of mmapobj_open and
+ *   mmapobj_verify for src (E_CORRUPT ...), and E_NOENT, E_ACCESS, E_NOSPC,
+ *   E_FULL, E_NOMEM, E_IO (info->output tells which file). Detail in
+ *   mmapobj_errmsg(NULL). Thread-safe (different src files). */
+MMAPOBJ_API int mmapobj_compact(const char *src, const char *dst, mmapobj_progress_fn progress,
+                                void *ctx, mmapobj_compact_info *info);
 
 /* ---- iteration ------------------------------------------------------------ */
 

@@ -44,8 +44,10 @@ static void print_text(const char *path, const mmapobj_stats *s)
     printf("buckets:         %s (max %s)\n", fmt_count(a, s->bucket_count),
            fmt_count(b, s->max_bucket_count));
     printf("load factor:     %.4f (grows above %.2f)\n", s->load_factor, s->max_load_factor);
-    int locked, pid;
-    tool_writer_state(path, s->writer_pid, &locked, &pid);
+    int32_t pid = 0;
+    int locked = mmapobj_writer_state(path, &pid);
+    if (locked < 0) /* cannot be told now: what the reader handle saw */
+        locked = s->writer_pid != 0;
     if (locked && pid)
         printf("writer:          held by pid %d\n", pid);
     else if (locked)
@@ -78,11 +80,13 @@ static void print_json(const char *path, const mmapobj_stats *s)
            "\"max_load_factor\":%s",
            (unsigned long long)s->bucket_count, (unsigned long long)s->max_bucket_count,
            fmt_double(d1, s->load_factor), fmt_double(d2, s->max_load_factor));
-    int locked, pid;
-    tool_writer_state(path, s->writer_pid, &locked, &pid);
+    int32_t pid = 0;
+    int locked = mmapobj_writer_state(path, &pid);
+    if (locked < 0)
+        locked = s->writer_pid != 0;
     printf(",\"writer_locked\":%s,\"writer_pid\":", locked ? "true" : "false");
     if (pid)
-        printf("%d}\n", pid);
+        printf("%d}\n", (int)pid);
     else
         fputs("null}\n", stdout);
 }

@@ -5,7 +5,6 @@
 
 #include <signal.h>
 #include <stddef.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -58,17 +57,6 @@ int tool_lib_fail(const mmapobj_map *m, int rc, const char *what, enum tool_role
 /* The library's detail message without its "mmapobj: " prefix (our messages carry
  * their own) and, when path is not NULL, without the "'<path>': " that follows it. */
 const char *tool_detail(const char *msg, const char *path);
-
-/* The request for FILE's writer lock: exclusive, byte 0 (docs/FORMAT.md), for F_OFD_SETLK or
- * F_OFD_GETLK. */
-struct flock tool_writer_lock_request(void);
-
-/* Who holds FILE's writer lock (the exclusive OFD lock on byte 0, docs/FORMAT.md).
- * *locked: 1 held, 0 free; *pid: the holder's pid when known, else 0. The lock is
- * tested directly, so a holder that records no pid (mmapobj compact) is seen too; the
- * pid is the one the last writer recorded in the file (stats_pid), kept only while
- * that process exists. Returns 0, or -1 when the lock cannot be tested. */
-int tool_writer_state(const char *path, int32_t stats_pid, int *locked, int *pid);
 
 /* Exit status for a library code. */
 int tool_exit_for(int rc, enum tool_role role);

@@ -1,7 +1,6 @@
 /* util.c - error reporting, exit-code mapping, option and size parsing, signal
  * handling: the helpers shared by every command of the mmapobj tool. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -200,33 +199,4 @@ double tool_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-struct flock tool_writer_lock_request(void)
-{
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = 0;
-    fl.l_len = 1;
-    return fl;
-}
-
-int tool_writer_state(const char *path, int32_t stats_pid, int *locked, int *pid)
-{
-    *locked = stats_pid != 0;
-    *pid = stats_pid > 0 ? stats_pid : 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
-        return -1;
-    struct flock fl = tool_writer_lock_request();
-    int rc = fcntl(fd, F_OFD_GETLK, &fl);
-    close(fd);
-    if (rc < 0)
-        return -1;
-    *locked = fl.l_type != F_UNLCK;
-    if (!*locked || stats_pid <= 0 || (kill(stats_pid, 0) < 0 && errno == ESRCH))
-        *pid = 0;
-    return 0;
 }

@@ -38,7 +38,7 @@ static void test_versions_and_codes(void)
         MMAPOBJ_E_BADMAGIC, MMAPOBJ_E_MAJOR, MMAPOBJ_E_MINOR, MMAPOBJ_E_TOOSMALL,
         MMAPOBJ_E_CORRUPT, MMAPOBJ_E_LAYOUT, MMAPOBJ_E_INVAL, MMAPOBJ_E_READONLY,
         MMAPOBJ_E_CLOSED, MMAPOBJ_E_BUFSMALL, MMAPOBJ_E_FULL, MMAPOBJ_E_TOOBIG,
-        MMAPOBJ_E_RESERVE, MMAPOBJ_E_BUSY};
+        MMAPOBJ_E_RESERVE, MMAPOBJ_E_BUSY, MMAPOBJ_E_CANCELED};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         const char *name = mmapobj_code_name(codes[i]);
         CHECK(strncmp(name, "MMAPOBJ_", 8) == 0);
