@@ -21,7 +21,9 @@ function describeType(v) {
 function sizeArg(name, v) {
   if (v === undefined || v === null) return 0;
   if (typeof v !== 'number') {
-    throw argTypeError(`${name} must be a number (bytes or a count; 0 or omitted for the default), got ${describeType(v)}`);
+    throw argTypeError(
+      `${name} must be a number (bytes or a count; 0 or omitted for the default), got ${describeType(v)}`
+    );
   }
   if (!Number.isInteger(v) || v < 0 || v > Number.MAX_SAFE_INTEGER) {
     throw rangeError(

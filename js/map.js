@@ -11,7 +11,8 @@
 const { types } = require('util');
 const { isMainThread } = require('worker_threads');
 const { fn, codes, view, STATUS, KIND, THREAD_EXIT_CLOSES } = require('./native');
-const { MmapObjError, fromCode, typeError, argTypeError, argValueError, rangeError, TEXT, showKey } = require('./errors');
+const errors = require('./errors');
+const { MmapObjError, fromCode, typeError, argTypeError, argValueError, rangeError, TEXT, showKey } = errors;
 const args = require('./args');
 const { describeType, keyTypeError, loneSurrogateError, valueTypeError } = args;
 const { scratchOf } = require('./scratch');
