@@ -371,6 +371,46 @@ void sp_kill(int slot)
     kids[slot].kill_sent = 1;
 }
 
+#ifdef _WIN32
+typedef LONG(NTAPI *nt_process_fn)(HANDLE);
+
+static nt_process_fn ntdll_fn(const char *name)
+{
+    HMODULE nt = GetModuleHandleW(L"ntdll.dll");
+    nt_process_fn f = nt ? (nt_process_fn)(void (*)(void))GetProcAddress(nt, name) : NULL;
+    if (!f) sp_fail("spawn: ntdll has no %s", name);
+    return f;
+}
+#endif
+
+void sp_suspend(int slot)
+{
+    check_slot(slot, "suspend");
+#ifdef _WIN32
+    LONG st = ntdll_fn("NtSuspendProcess")(kids[slot].h);
+    if (st != 0) sp_fail("spawn: NtSuspendProcess: status 0x%08lx", (unsigned long)st);
+#else
+    if (kill((pid_t)kids[slot].pid, SIGSTOP) != 0) sp_fail("spawn: SIGSTOP: %s", strerror(errno));
+    int ws = 0;
+    pid_t r;
+    do {
+        r = waitpid((pid_t)kids[slot].pid, &ws, WUNTRACED);
+    } while (r < 0 && errno == EINTR);
+    if (r != (pid_t)kids[slot].pid || !WIFSTOPPED(ws)) sp_fail("spawn: child %ld did not stop", kids[slot].pid);
+#endif
+}
+
+void sp_resume(int slot)
+{
+    check_slot(slot, "resume");
+#ifdef _WIN32
+    LONG st = ntdll_fn("NtResumeProcess")(kids[slot].h);
+    if (st != 0) sp_fail("spawn: NtResumeProcess: status 0x%08lx", (unsigned long)st);
+#else
+    if (kill((pid_t)kids[slot].pid, SIGCONT) != 0) sp_fail("spawn: SIGCONT: %s", strerror(errno));
+#endif
+}
+
 /* Has the child in slot ended? 1 (status in *st, slot freed) or 0. Waits up to ms. */
 static int reap(int slot, unsigned ms, sp_status *st)
 {

@@ -58,6 +58,11 @@ int sp_ok(const sp_status *st);
  * like a crash or an OOM kill. Its status becomes SP_KILLED (unless it had already ended). */
 void sp_kill(int slot);
 
+/* Stops the child where it is (SIGSTOP, waited for until it has stopped / every thread
+ * suspended, NtSuspendProcess) and lets it go on again (SIGCONT / NtResumeProcess). */
+void sp_suspend(int slot);
+void sp_resume(int slot);
+
 /* Waits for the child in slot until deadline_s seconds from now and frees the slot. Fails the
  * test (killing every child) when it does not end in time. */
 sp_status sp_wait(int slot, double deadline_s);

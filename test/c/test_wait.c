@@ -1,34 +1,30 @@
-/* test_wait.c - bounded reader waits: a live writer stopped (SIGSTOP) in the middle of a write,
+/* test_wait.c - bounded reader waits: a live writer process stopped (SIGSTOP; NtSuspendProcess on
+ * Windows) in the middle of a write,
  * with the sequence counter odd, makes a reader's calls return MMAPOBJ_E_BUSY after about a
  * second instead of spinning for as long as it stays stopped; once the writer goes on they
- * succeed again. A dead writer's odd counter is not waited for. A watchdog (alarm) turns a
- * reader that hangs into a failure. */
-#include <signal.h>
-#include <stddef.h>
+ * succeed again. A dead writer's odd counter is not waited for. A watchdog (sp_alarm) turns a
+ * reader that hangs into a failure. The writer is this program started again (spawn.h). */
 #include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
+#include <stdatomic.h>
 
 #include "check.h"
 #include "format.h"
+#include "internal.h"
+#include "spawn.h"
 
 #define WATCHDOG_S 120 /* a hang, not a timing: each E_BUSY takes about 1 s */
 
-/* Adds delta to the header's seq through a mapping of our own, as a writer beginning or ending
- * a rewrite of reused space does. */
-static void seq_add(const char *path, uint64_t delta)
+/* Shared with the writer child (a file mapping in the test directory). */
+struct shared {
+    _Atomic uint32_t stage; /* writer: 1 = seq made odd, 2 = even again */
+    _Atomic uint32_t go;    /* parent: 1 = make seq even, 2 = close and exit */
+};
+
+/* Adds delta to the header's seq of a writer's own mapping, as a writer beginning or ending a
+ * rewrite of reused space does. */
+static void seq_add(mmapobj_map *w, uint64_t delta)
 {
-    int fd = open(path, O_RDWR);
-    CHECK(fd >= 0);
-    void *p = mmap(NULL, MO_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    CHECK(p != MAP_FAILED);
-    uint64_t *seq = (uint64_t *)(void *)((char *)p + offsetof(struct mo_header, seq));
-    __atomic_fetch_add(seq, delta, __ATOMIC_SEQ_CST);
-    munmap(p, MO_HEADER_SIZE);
-    close(fd);
+    __atomic_fetch_add(&w->hdr->seq, delta, __ATOMIC_SEQ_CST);
 }
 
 static uint64_t seq_of(const char *path)
@@ -83,101 +79,97 @@ static void expect_served(mmapobj_map *r)
     CHECK_OK(r, mmapobj_verify(r));
 }
 
-/* The writer: creates the map, makes seq odd, reports, stops itself; when continued, makes seq
- * even again, reports, and waits for the word to close. */
-static void writer_child(const char *path, int up, int down)
+static void wait_for(_Atomic uint32_t *v, uint32_t want, const char *what)
 {
-    mmapobj_map *w;
-#ifdef __linux__
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failing test leaves no stopped writer behind */
-#endif
-    if (mmapobj_create(path, 0, 0, 0, &w) != MMAPOBJ_OK) _exit(2);
-    if (mmapobj_set_string(w, "k", 1, "value", 5) || mmapobj_set_number(w, "k2", 2, 2.0)) _exit(3);
-    seq_add(path, 1);
-    if (write(up, "1", 1) != 1) _exit(4);
-    raise(SIGSTOP);
-    seq_add(path, 1);
-    if (write(up, "2", 1) != 1) _exit(5);
-    char c;
-    if (read(down, &c, 1) != 1) _exit(6);
-    if (mmapobj_close(&w) != MMAPOBJ_OK) _exit(7);
-    _exit(0);
+    double end = sp_now() + 60;
+    while (atomic_load(v) != want) {
+        if (sp_now() > end) sp_fail("%s: not within 60 s", what);
+        sp_sleep_us(1000);
+    }
 }
 
-static void test_stopped_writer(const char *dir)
+/* Child role "writer" PATH SHARED: creates the map, makes seq odd and says so; when told, makes
+ * seq even again and says so; when told again, closes. (The parent stops it meanwhile.) */
+static int writer_main(int argc, char **argv)
+{
+    if (argc != 2) return 2;
+    struct shared *sh = sp_shared_open(argv[1], sizeof *sh);
+    mmapobj_map *w;
+    if (mmapobj_create(argv[0], 0, 0, 0, &w) != MMAPOBJ_OK) return 3;
+    if (mmapobj_set_string(w, "k", 1, "value", 5) || mmapobj_set_number(w, "k2", 2, 2.0)) return 4;
+    seq_add(w, 1);
+    atomic_store(&sh->stage, 1);
+    wait_for(&sh->go, 1, "writer: go 1");
+    seq_add(w, 1);
+    atomic_store(&sh->stage, 2);
+    wait_for(&sh->go, 2, "writer: go 2");
+    if (mmapobj_close(&w) != MMAPOBJ_OK) return 5;
+    sp_shared_close(sh, sizeof *sh);
+    return 0;
+}
+
+static void test_stopped_writer(const char *dir, struct shared *sh, const char *spath)
 {
     const char *path = test_path(dir, "stopped.mmo");
-    int up[2], down[2];
-    CHECK(pipe(up) == 0 && pipe(down) == 0);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        close(up[0]);
-        close(down[1]);
-        writer_child(path, up[1], down[0]);
-    }
-    close(up[1]);
-    close(down[0]);
-    char c;
-    CHECK(read(up[0], &c, 1) == 1 && c == '1');
-    int status;
-    CHECK(waitpid(pid, &status, WUNTRACED) == pid && WIFSTOPPED(status));
+    memset(sh, 0, sizeof *sh);
+    int kid = sp_spawn("writer", 300, -1, path, spath, (const char *)NULL);
+    wait_for(&sh->stage, 1, "the writer's odd seq");
+    sp_suspend(kid); /* stopped in the middle of a write */
     CHECK((seq_of(path) & 1) == 1);
 
     mmapobj_map *r;
     CHECK_OK(NULL, mmapobj_open(path, &r)); /* opening does not wait */
-    alarm(WATCHDOG_S);
+    sp_alarm(WATCHDOG_S);
     expect_busy(r);
     mmapobj_value v; /* and again: the handle stays usable, each call waits its own second */
     CHECK_RC(r, mmapobj_get(r, "k", 1, &v), MMAPOBJ_E_BUSY);
-    alarm(0);
+    sp_alarm(0);
 
-    CHECK(kill(pid, SIGCONT) == 0);
-    CHECK(read(up[0], &c, 1) == 1 && c == '2');
-    alarm(WATCHDOG_S);
+    sp_resume(kid);
+    atomic_store(&sh->go, 1);
+    wait_for(&sh->stage, 2, "the writer's even seq");
+    sp_alarm(WATCHDOG_S);
     expect_served(r);
-    alarm(0);
-    CHECK(write(down[1], "x", 1) == 1);
-    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    sp_alarm(0);
+    atomic_store(&sh->go, 2);
+    sp_status st = sp_wait(kid, 60);
+    CHECK(sp_ok(&st));
     expect_served(r);
     mmapobj_close(&r);
-    close(up[0]);
-    close(down[1]);
     unlink(path);
 }
 
 /* A writer killed with seq odd: readers go on without waiting for the limit. */
-static void test_dead_writer(const char *dir)
+static void test_dead_writer(const char *dir, struct shared *sh, const char *spath)
 {
     const char *path = test_path(dir, "dead.mmo");
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        mmapobj_map *w;
-        if (mmapobj_create(path, 0, 0, 0, &w) != MMAPOBJ_OK) _exit(2);
-        if (mmapobj_set_string(w, "k", 1, "value", 5) || mmapobj_set_number(w, "k2", 2, 2.0))
-            _exit(3);
-        seq_add(path, 1);
-        raise(SIGKILL);
-        _exit(4);
-    }
-    int status;
-    CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status));
+    memset(sh, 0, sizeof *sh);
+    int kid = sp_spawn("writer", 300, -1, path, spath, (const char *)NULL);
+    wait_for(&sh->stage, 1, "the writer's odd seq");
+    sp_kill(kid);
+    sp_status st = sp_wait(kid, 60);
+    CHECK(st.how == SP_KILLED);
     CHECK((seq_of(path) & 1) == 1);
     mmapobj_map *r;
     CHECK_OK(NULL, mmapobj_open(path, &r));
-    alarm(WATCHDOG_S);
+    sp_alarm(WATCHDOG_S);
     expect_served(r);
-    alarm(0);
+    sp_alarm(0);
     mmapobj_close(&r);
     unlink(path);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    static const sp_role roles[] = {{"writer", writer_main}, {NULL, NULL}};
+    sp_main(argc, argv, roles);
     const char *dir = test_dir("test_wait");
-    test_stopped_writer(dir);
-    test_dead_writer(dir);
+    const char *spath = test_path(dir, "shared.bin");
+    struct shared *sh = sp_shared_create(spath, sizeof *sh);
+    test_stopped_writer(dir, sh, spath);
+    test_dead_writer(dir, sh, spath);
+    sp_shared_close(sh, sizeof *sh);
+    unlink(spath);
     rmdir(dir);
     printf("test_wait: ok\n");
     return 0;
