@@ -1,0 +1,82 @@
+# CMake toolchain file: cross-compile this project's CMakeLists.txt with `zig cc` (zig 0.11 from
+# the npm package pinned in .ci/prebuild/package.json). Used by .ci/prebuild/prebuild.js for the
+# prebuilt libraries and by .ci/run for the cross ctest runs (aarch64 under qemu-user, musl x64).
+#
+#   cmake -S . -B build-x -DCMAKE_TOOLCHAIN_FILE=.ci/prebuild/zig-toolchain.cmake \
+#         -DZIG_EXE=/path/to/zig -DZIG_TARGET=aarch64-linux-musl
+#
+# ZIG_TARGET is a zig target triple: x86_64-linux-gnu.2.28, aarch64-linux-musl, aarch64-macos, ...
+# For an aarch64 target the tests run under qemu-aarch64 (CMAKE_CROSSCOMPILING_EMULATOR); a musl
+# target links its executables statically, so they need no aarch64 sysroot.
+cmake_minimum_required(VERSION 3.19)
+
+# try_compile projects re-read this file: hand them the two settings.
+list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES ZIG_EXE ZIG_TARGET)
+if(NOT ZIG_EXE OR NOT ZIG_TARGET)
+  message(FATAL_ERROR "zig-toolchain.cmake needs -DZIG_EXE=/path/to/zig and -DZIG_TARGET=<zig target triple>")
+endif()
+
+string(REGEX MATCH "^([a-z0-9_]+)-([a-z]+)" _zig_triple "${ZIG_TARGET}")
+set(_zig_arch "${CMAKE_MATCH_1}")
+set(_zig_os "${CMAKE_MATCH_2}")
+if(_zig_os STREQUAL "linux")
+  set(CMAKE_SYSTEM_NAME Linux)
+elseif(_zig_os STREQUAL "macos")
+  set(CMAKE_SYSTEM_NAME Darwin)
+  # No Xcode here: keep CMake's Darwin platform files from looking for an SDK.
+  set(CMAKE_OSX_SYSROOT "" CACHE STRING "" FORCE)
+  set(CMAKE_OSX_DEPLOYMENT_TARGET "" CACHE STRING "" FORCE)
+else()
+  message(FATAL_ERROR "zig-toolchain.cmake: unsupported ZIG_TARGET ${ZIG_TARGET}")
+endif()
+set(CMAKE_SYSTEM_PROCESSOR "${_zig_arch}")
+
+# One wrapper script per tool, in this build tree: CMake wants a single compiler path.
+set(_zig_bin "${CMAKE_BINARY_DIR}/zig-wrappers")
+file(MAKE_DIRECTORY "${_zig_bin}")
+foreach(_tool cc ar ranlib)
+  if(_tool STREQUAL "cc")
+    set(_args "cc -target ${ZIG_TARGET}")
+  else()
+    set(_args "${_tool}")
+  endif()
+  file(WRITE "${_zig_bin}/zig-${_tool}.tmp" "#!/bin/sh\nexec \"${ZIG_EXE}\" ${_args} \"$@\"\n")
+  file(CHMOD "${_zig_bin}/zig-${_tool}.tmp" PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE
+       GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+  file(RENAME "${_zig_bin}/zig-${_tool}.tmp" "${_zig_bin}/zig-${_tool}")
+endforeach()
+set(CMAKE_C_COMPILER "${_zig_bin}/zig-cc")
+set(CMAKE_AR "${_zig_bin}/zig-ar" CACHE FILEPATH "" FORCE)
+set(CMAKE_RANLIB "${_zig_bin}/zig-ranlib" CACHE FILEPATH "" FORCE)
+
+# Nothing of the host's /usr/include or /usr/lib may leak into a cross build: search only the
+# (empty) find root for headers and libraries; programs (bash, qemu) come from the host.
+set(CMAKE_FIND_ROOT_PATH "${CMAKE_BINARY_DIR}/zig-root")
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+
+# xxHash is the one header taken from the host (libxxhash-dev): it is header-only and portable
+# C. It is copied alone into the find root, so no other host header comes along with its -I.
+if(NOT EXISTS "${CMAKE_BINARY_DIR}/zig-root/include/xxhash.h")
+  find_file(_zig_host_xxhash xxhash.h PATHS /usr/include /usr/local/include NO_DEFAULT_PATH
+            NO_CMAKE_FIND_ROOT_PATH)
+  if(NOT _zig_host_xxhash)
+    message(FATAL_ERROR "xxhash.h not found: install it with `apt-get install -y libxxhash-dev`")
+  endif()
+  file(COPY "${_zig_host_xxhash}" DESTINATION "${CMAKE_BINARY_DIR}/zig-root/include")
+  unset(_zig_host_xxhash CACHE)
+endif()
+
+# aarch64 Linux executables (the tests) run under qemu-user. A glibc target's executables are
+# dynamically linked: qemu finds the aarch64 glibc in /usr/aarch64-linux-gnu (libc6-arm64-cross).
+if(_zig_arch STREQUAL "aarch64" AND _zig_os STREQUAL "linux" AND NOT DEFINED CMAKE_CROSSCOMPILING_EMULATOR)
+  find_program(_zig_qemu qemu-aarch64 NO_CMAKE_FIND_ROOT_PATH)
+  if(_zig_qemu AND ZIG_TARGET MATCHES "-gnu")
+    set(CMAKE_CROSSCOMPILING_EMULATOR "${_zig_qemu};-L;/usr/aarch64-linux-gnu")
+  elseif(_zig_qemu)
+    set(CMAKE_CROSSCOMPILING_EMULATOR "${_zig_qemu}")
+  endif()
+  unset(_zig_qemu CACHE)
+endif()
