@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,11 @@
 struct mo_pf_file {
     int fd;
 };
+
+/* renameat2's flag (<linux/fs.h>; glibc's <stdio.h> has it, musl's headers do not) */
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1u << 0)
+#endif
 
 #define LOCK_WRITER_BYTE 0
 #define LOCK_READERS_BYTE 1
@@ -187,7 +193,9 @@ int mo_pf_publish(mo_pf_file *f, const char *tmpname, const char *path)
         if (link(tmpname, path) == 0) return 0;
         e = errno;
         if (e == EPERM || e == EOPNOTSUPP || e == ENOSYS) {
-            if (renameat2(AT_FDCWD, tmpname, AT_FDCWD, path, RENAME_NOREPLACE) == 0) return 0;
+            /* the system call itself: musl has no renameat2() wrapper, and glibc's needs 2.28 */
+            if (syscall(SYS_renameat2, AT_FDCWD, tmpname, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+                return 0;
             e = errno;
         }
     }
@@ -381,7 +389,14 @@ int mo_pf_under_valgrind(void)
 
 const char *mo_pf_strerror(int errnum, char *buf, size_t cap)
 {
+#if defined(__GLIBC__)
     return strerror_r(errnum, buf, cap); /* the GNU variant: returns the text */
+#else
+    /* the XSI variant (musl): fills buf, returns 0 or an error */
+    if (cap == 0) return "";
+    if (strerror_r(errnum, buf, cap) != 0) snprintf(buf, cap, "error %d", errnum);
+    return buf;
+#endif
 }
 
 /* ---- thread exit ---------------------------------------------------------------------------- */

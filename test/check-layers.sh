@@ -10,7 +10,8 @@
 #        test/check-layers.sh --self-test                     (shows each check can fail)
 set -euo pipefail
 
-libc_ok=' memcpy memmove memset memcmp memchr strlen strcmp strncmp strchr strrchr strdup strndup
+# (bcmp: what clang, e.g. zig cc, makes of memcmp(...) == 0)
+libc_ok=' memcpy memmove memset memcmp bcmp memchr strlen strcmp strncmp strchr strrchr strdup strndup
   strstr snprintf vsnprintf malloc calloc realloc free qsort abort '
 
 # Include edges "from to" of the modules under $1 (csrc/*.c, csrc/*.h).

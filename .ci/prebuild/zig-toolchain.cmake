@@ -57,26 +57,37 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
-# xxHash is the one header taken from the host (libxxhash-dev): it is header-only and portable
-# C. It is copied alone into the find root, so no other host header comes along with its -I.
-if(NOT EXISTS "${CMAKE_BINARY_DIR}/zig-root/include/xxhash.h")
-  find_file(_zig_host_xxhash xxhash.h PATHS /usr/include /usr/local/include NO_DEFAULT_PATH
-            NO_CMAKE_FIND_ROOT_PATH)
-  if(NOT _zig_host_xxhash)
-    message(FATAL_ERROR "xxhash.h not found: install it with `apt-get install -y libxxhash-dev`")
+# Two header-only files come from the host, copied alone into the find root so that no other
+# host header comes along with their -I: xxhash.h (libxxhash-dev; portable C, compiled in with
+# XXH_INLINE_ALL) and valgrind/valgrind.h (valgrind; macros that are no-ops outside valgrind,
+# which let csrc/platform_*.c tell whether it runs under valgrind). valgrind.h is optional.
+set(_zig_inc "${CMAKE_BINARY_DIR}/zig-root/include")
+if(NOT EXISTS "${_zig_inc}/xxhash.h")
+  if(NOT EXISTS /usr/include/xxhash.h)
+    message(FATAL_ERROR "/usr/include/xxhash.h not found: install it with `apt-get install -y libxxhash-dev`")
   endif()
-  file(COPY "${_zig_host_xxhash}" DESTINATION "${CMAKE_BINARY_DIR}/zig-root/include")
-  unset(_zig_host_xxhash CACHE)
+  file(COPY /usr/include/xxhash.h DESTINATION "${_zig_inc}")
 endif()
+if(NOT EXISTS "${_zig_inc}/valgrind/valgrind.h" AND EXISTS /usr/include/valgrind/valgrind.h)
+  file(COPY /usr/include/valgrind/valgrind.h DESTINATION "${_zig_inc}/valgrind")
+endif()
+set(XXHASH_INCLUDE_DIR "${_zig_inc}" CACHE PATH "xxhash.h (copied from the host)" FORCE)
+# the zig-root include directory on every compile line (valgrind.h is found through it)
+set(CMAKE_C_FLAGS_INIT "-isystem ${_zig_inc}")
 
 # aarch64 Linux executables (the tests) run under qemu-user. A glibc target's executables are
 # dynamically linked: qemu finds the aarch64 glibc in /usr/aarch64-linux-gnu (libc6-arm64-cross).
 if(_zig_arch STREQUAL "aarch64" AND _zig_os STREQUAL "linux" AND NOT DEFINED CMAKE_CROSSCOMPILING_EMULATOR)
   find_program(_zig_qemu qemu-aarch64 NO_CMAKE_FIND_ROOT_PATH)
+  # -R 64G: a guest address space of 64 GiB. qemu-user 7.2 (Debian 12) keeps ~24 bytes of page
+  # flags per reserved guest page and never frees them: a hostile header claiming a 4 TiB
+  # max_file_size (test_hostile) would make qemu itself allocate 24 GiB. Within 64 GiB such a
+  # reservation fails as it would under `ulimit -v`, and the library falls back (reader) or
+  # reports E_NOMEM, which the tests accept on those files.
   if(_zig_qemu AND ZIG_TARGET MATCHES "-gnu")
-    set(CMAKE_CROSSCOMPILING_EMULATOR "${_zig_qemu};-L;/usr/aarch64-linux-gnu")
+    set(CMAKE_CROSSCOMPILING_EMULATOR "${_zig_qemu};-R;64G;-L;/usr/aarch64-linux-gnu")
   elseif(_zig_qemu)
-    set(CMAKE_CROSSCOMPILING_EMULATOR "${_zig_qemu}")
+    set(CMAKE_CROSSCOMPILING_EMULATOR "${_zig_qemu};-R;64G")
   endif()
   unset(_zig_qemu CACHE)
 endif()

@@ -350,9 +350,25 @@ int sp_spawn(const char *role, unsigned limit_s, int cpu, ...)
     kids[slot].h = pi.hProcess;
     kids[slot].pid = (long)pi.dwProcessId;
 #else
+    /* A cross build's tests run under an emulator (ctest's CMAKE_CROSSCOMPILING_EMULATOR, e.g.
+     * qemu-aarch64): the kernel cannot start the target's program itself, so the child is
+     * started through the same emulator, named in MMAPOBJ_TEST_EMULATOR (words split at spaces). */
+    const char *full[SP_MAX_ARGS + 8];
+    char emu[1024];
+    int k = 0;
+    const char *e = getenv("MMAPOBJ_TEST_EMULATOR");
+    if (e && *e) {
+        if (strlen(e) >= sizeof emu) sp_fail("spawn: MMAPOBJ_TEST_EMULATOR is too long");
+        strcpy(emu, e);
+        for (char *w = strtok(emu, " "); w; w = strtok(NULL, " ")) {
+            if (k >= 8) sp_fail("spawn: too many words in MMAPOBJ_TEST_EMULATOR");
+            full[k++] = w;
+        }
+    }
+    for (int i = 0; i <= n; i++) full[k + i] = args[i];
     pid_t pid;
-    int rc = posix_spawn(&pid, prog, NULL, NULL, (char *const *)args, environ);
-    if (rc != 0) sp_fail("spawn: posix_spawn(%s --child ... %s): %s", prog, role, strerror(rc));
+    int rc = posix_spawn(&pid, full[0], NULL, NULL, (char *const *)full, environ);
+    if (rc != 0) sp_fail("spawn: posix_spawn(%s --child ... %s): %s", full[0], role, strerror(rc));
     kids[slot].pid = (long)pid;
 #endif
     kids[slot].used = 1;

@@ -6,13 +6,16 @@
 #   MMAPOBJ_CLI_HELPER   test/cli/cli_helper.c built: fixtures + independent checks
 #   MMAPOBJ_TEST_DIR     where to put temporary files (default /tmp)
 #   MMAPOBJ_CLI_WRAPPER  optional command prefix for the tool (e.g. valgrind ...)
+#   MMAPOBJ_TEST_EMULATOR  a cross build's emulator (e.g. qemu-aarch64 ...): the tool and the
+#                        helper run under it
 # Groups: usage stat get keys_dump load roundtrip verify compact progress npm_bin
 # (default: all).
 set -u
 
 T=${MMAPOBJ_CLI:?set MMAPOBJ_CLI to the mmapobj tool}
 H=${MMAPOBJ_CLI_HELPER:?set MMAPOBJ_CLI_HELPER to the cli_helper program}
-W=${MMAPOBJ_CLI_WRAPPER:-}
+EMU=${MMAPOBJ_TEST_EMULATOR:-}
+W="${MMAPOBJ_CLI_WRAPPER:-}${EMU:+ $EMU}"
 base=${MMAPOBJ_TEST_DIR:-/tmp}
 mkdir -p "$base"
 ROOT=$(mktemp -d "$base/cli.XXXXXX")
@@ -72,7 +75,7 @@ commas() { sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta' <<<"$1"; }
 # coprocess), WRITER_PID (the pid it reports), WIN (its stdin). stop_writer ends it.
 start_writer() {
     local line
-    coproc WRCO { "$H" "${2:-writer}" "$1" ${3:+"$3"}; }
+    coproc WRCO { $EMU "$H" "${2:-writer}" "$1" ${3:+"$3"}; }
     WPID=$WRCO_PID
     WIN=${WRCO[1]}
     read -r line WRITER_PID <&"${WRCO[0]}"
@@ -86,7 +89,7 @@ stop_writer() {
 # sends a command and sets ANSWER; stop_reader ends it.
 start_reader() {
     local line
-    coproc RDCO { "$H" hold "$1"; }
+    coproc RDCO { $EMU "$H" hold "$1"; }
     RPID=$RDCO_PID
     RIN=${RDCO[1]}
     ROUT=${RDCO[0]}
@@ -104,7 +107,7 @@ stop_reader() {
 }
 
 helper() {
-    "$H" "$@" || fail "cli_helper $* failed"
+    $EMU "$H" "$@" || fail "cli_helper $* failed"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -171,7 +174,7 @@ test_usage() {
 test_stat() {
     local f=$D/s.mo
     helper fill "$f" 1000
-    read -r ns nn nb <<<"$("$H" kinds 1000)"
+    read -r ns nn nb <<<"$($EMU "$H" kinds 1000)"
     run 0 stat "$f"
     has "$D/out" "format:          1.0"
     has "$D/out" "keys:            1,000"
@@ -437,7 +440,7 @@ EOF
     local lpid=$! tries=0
     exec 7<>"$D/fifo" # (read-write: never blocks, even if the tool died)
     printf '{"key":"one","number":1}\n{"key":"two","number":2}\n' >&7
-    until "$H" has "$D/int.mo" two 2>/dev/null; do
+    until $EMU "$H" has "$D/int.mo" two 2>/dev/null; do
         tries=$((tries + 1))
         [ $tries -gt 200 ] && { fail "load did not store the piped pairs"; break; }
         sleep 0.05
