@@ -8,11 +8,15 @@
 #   aarch64   aarch64-linux-gnu.2.28 with zig cc (build-aarch64), every test under qemu-aarch64
 #             (Debian qemu-user) with the aarch64 glibc of libc6-arm64-cross
 # zig is the pinned one of .ci/prebuild (node .ci/prebuild/toolchain.js installs it).
-# Usage: test/run-platforms.sh [portable|musl|aarch64]...   (default: all three)
+# Usage: test/run-platforms.sh [portable|musl|aarch64]...   (default: musl aarch64, and portable
+# once csrc/platform_posix.c exists)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=("$@")
-[ ${#what[@]} -gt 0 ] || what=(portable musl aarch64)
+if [ ${#what[@]} -eq 0 ]; then
+  what=(musl aarch64)
+  [ ! -f csrc/platform_posix.c ] || what=(portable "${what[@]}")
+fi
 jobs=2
 common=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMAPOBJ_BUILD_TESTS=ON -DMMAPOBJ_BUILD_BENCH=OFF
         -DMMAPOBJ_BUILD_TOOLS=ON -DMMAPOBJ_WERROR=ON)

@@ -444,6 +444,59 @@ static void test_two_handles_one_process(void)
     CHECK_OK(NULL, mmapobj_close(&w2));
 }
 
+/* Child: another process must find the file's writer lock held, and a reader must open it. */
+static int locked_child(int argc, char **argv)
+{
+    if (argc != 1) return 2;
+    mmapobj_map *m = NULL;
+    CHECK_RC(NULL, mmapobj_create(argv[0], 0, 0, 0, &m), MMAPOBJ_E_LOCKED);
+    CHECK_OK(NULL, mmapobj_open(argv[0], &m));
+    mmapobj_value v;
+    CHECK_OK(m, mmapobj_get(m, "k", 1, &v));
+    CHECK_OK(NULL, mmapobj_close(&m));
+    return 0;
+}
+
+/* How many descriptors below 4096 this process has open. */
+static int open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 4096; fd++) n += fcntl(fd, F_GETFD) != -1;
+    return n;
+}
+
+static void test_handles_keep_process_locks(void)
+{
+    /* Readers of a file opened and closed, in the process that holds its writer, leave the
+     * writer lock held as other processes see it (the portable backend's POSIX locks are the
+     * process's: closing any descriptor of the file would drop them). Descriptors it must keep
+     * open for that are reused: never more than the most handles open at once, and none once
+     * the last handle of the file is closed. */
+    const char *path = test_path(dir, "locks");
+    mmapobj_map *w = NULL, *r[8] = {NULL};
+    CHECK_OK(NULL, mmapobj_create(path, 0, 0, 0, &w));
+    CHECK_OK(w, mmapobj_set_string(w, "k", 1, "v", 1));
+    int base = open_fds();
+    for (int round = 0; round < 200; round++) {
+        int n = 1 + round % 8;
+        for (int i = 0; i < n; i++) CHECK_OK(NULL, mmapobj_open(path, &r[i]));
+        for (int i = n - 1; i >= 0; i--) CHECK_OK(NULL, mmapobj_close(&r[i]));
+    }
+    CHECK(open_fds() <= base + 8);
+    int slot = sp_spawn("locked", 60, -1, path, (const char *)NULL);
+    sp_status st = sp_wait(slot, 60);
+    CHECK(sp_ok(&st));
+    /* the writer closes with a reader of its own still open: the reader is untouched */
+    CHECK_OK(NULL, mmapobj_open(path, &r[0]));
+    CHECK_OK(NULL, mmapobj_close(&w));
+    mmapobj_value v;
+    CHECK_OK(r[0], mmapobj_get(r[0], "k", 1, &v));
+    CHECK_OK(NULL, mmapobj_create(path, 0, 0, 0, &w)); /* the writer lock was released */
+    CHECK_OK(NULL, mmapobj_close(&w));
+    CHECK_OK(NULL, mmapobj_close(&r[0]));
+    CHECK(open_fds() == base - 1); /* base counted the writer's own descriptor */
+}
+
 static void test_empty_existing_file(void)
 {
     /* an existing empty file (touch) becomes a new map */
@@ -474,6 +527,7 @@ int main(int argc, char **argv)
 #ifndef _WIN32
         {"no_access", no_access_child},
 #endif
+        {"locked", locked_child},
         {NULL, NULL}};
     sp_main(argc, argv, roles);
     dir = test_dir("test_api");
@@ -485,6 +539,7 @@ int main(int argc, char **argv)
     test_iter_misuse();
     test_create_file_mode();
     test_two_handles_one_process();
+    test_handles_keep_process_locks();
     test_empty_existing_file();
     printf("test_api: ok\n");
     return 0;
