@@ -240,7 +240,13 @@ export const Create: CreateConstructor;
 export const Open: OpenConstructor;
 
 /** The libmmapobj file in use. */
-export const library: { readonly path: string; readonly version: string; readonly abi: number };
+export const library: {
+  readonly path: string;
+  readonly version: string;
+  readonly abi: number;
+  /** Where it came from: MMAPOBJ_LIBRARY, the package's build/, its prebuilds/, or the system. */
+  readonly kind: 'env' | 'build' | 'prebuild' | 'system';
+};
 
 /** Every error code by its name: the string an error's `code` has for it (frozen). */
 export const codes: { readonly [K in CodeName]: K extends keyof OsCodes ? OsCodes[K] : K };

@@ -5,35 +5,25 @@
 // validates arguments: callers (map.js) must pass exactly the JS types noted below, because koffi
 // turns a Number given for a pointer parameter into an address.
 //
-// Resolution order (first that exists wins; a file that exists but fails to load is an error):
+// Resolution order (js/locate.js; first that exists wins; a file that exists but fails to load
+// is an error):
 //   1. env MMAPOBJ_LIBRARY (a path; when set, nothing else is tried)
-//   2. this package's CMake output: <package>/build/libmmapobj.so.1
-//   3. the system library libmmapobj.so.1, found by the dynamic loader (after `cmake --install`)
+//   2. this package's CMake output: <package>/build/libmmapobj.so.1 (`npm run build`)
+//   3. the prebuilt library for this platform: <package>/prebuilds/linux-x64[-musl]/..., etc.
+//   4. the system library libmmapobj.so.1, found by the dynamic loader (after `cmake --install`)
 
 const fs = require('fs');
 const path = require('path');
 const koffi = require('koffi');
 const { packageError } = require('./errors');
+const { libraryCandidates, noLibraryHint } = require('./locate');
 
 /** MMAPOBJ_ABI_VERSION this binding was written for (csrc/include/mmapobj.h). */
 const EXPECTED_ABI = 1;
-const SONAME = 'libmmapobj.so.1';
-const PACKAGE_ROOT = path.resolve(__dirname, '..');
-
-function candidates() {
-  const env = process.env.MMAPOBJ_LIBRARY;
-  if (env !== undefined && env !== '') {
-    return [{ file: path.resolve(env), how: 'env MMAPOBJ_LIBRARY', mustExist: true }];
-  }
-  return [
-    { file: path.join(PACKAGE_ROOT, 'build', SONAME), how: 'package build', mustExist: true },
-    { file: SONAME, how: 'system, dynamic loader search path', mustExist: false },
-  ];
-}
 
 function loadLibrary() {
   const tried = [];
-  for (const c of candidates()) {
+  for (const c of libraryCandidates()) {
     if (c.mustExist && !fs.existsSync(c.file)) {
       tried.push(`  ${c.file} (${c.how}): not found`);
       continue;
@@ -58,22 +48,19 @@ function loadLibrary() {
       throw packageError(
         'MMAPOBJ_E_ABI',
         `mmapobj: ${c.file} (${c.how}) has ABI version ${abi}, but this package expects ` +
-          `ABI version ${EXPECTED_ABI}. Rebuild the library (npm rebuild mmapobj) or point ` +
-          'MMAPOBJ_LIBRARY at a matching libmmapobj.so.1.',
+          `ABI version ${EXPECTED_ABI}. Rebuild the library (npm run build in the package) or ` +
+          'point MMAPOBJ_LIBRARY at a matching libmmapobj.',
         c.file
       );
     }
-    return { lib, file: resolveLoadedPath(c.file, lib), abi };
+    return { lib, file: resolveLoadedPath(c.file, lib), abi, kind: c.kind };
   }
   throw packageError(
     'MMAPOBJ_E_LOAD',
     'mmapobj: cannot find libmmapobj. Tried:\n' +
       tried.join('\n') +
-      '\nThe package builds it when it is installed (needs cmake, a C compiler and libxxhash-dev). ' +
-      'If that install script did not run (--ignore-scripts, or npm set to block install scripts ' +
-      'that are not approved: `npm approve-scripts mmapobj` approves it), build it with ' +
-      `\`node ${path.join(PACKAGE_ROOT, 'js', 'install.js')}\` or \`npm rebuild mmapobj\`; ` +
-      'or install libmmapobj system-wide (`cmake --install`), or set MMAPOBJ_LIBRARY to its path.'
+      '\n' +
+      noLibraryHint()
   );
 }
 
@@ -94,7 +81,7 @@ function resolveLoadedPath(file, lib) {
   return file;
 }
 
-const { lib, file, abi } = loadLibrary();
+const { lib, file, abi, kind } = loadLibrary();
 
 // ---- types ----------------------------------------------------------------------------------
 const mmapobj_map = koffi.opaque('mmapobj_map');
@@ -218,6 +205,9 @@ const library = Object.freeze({
   path: file,
   version: fn.version_string(),
   abi,
+  /** Where it came from: 'env' (MMAPOBJ_LIBRARY), 'build' (the package's CMake build),
+   * 'prebuild' (prebuilds/ of the package) or 'system' (the dynamic loader's search). */
+  kind,
 });
 
 module.exports = {

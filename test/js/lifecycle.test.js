@@ -134,9 +134,25 @@ test('no library anywhere: the error lists every path tried', () => {
   const r3 = loadIn({ ...env, LD_LIBRARY_PATH: sysdir }, script);
   assert.ok(r3.ok, r3.message);
   assert.is(r3.library.path, path.join(sysdir, 'libmmapobj.so.1'));
+  assert.is(r3.library.kind, 'system');
   assert.ok(r.message.includes('libmmapobj.so.1 (system'), r.message);
-  assert.match(r.message, /npm rebuild mmapobj/);
-  assert.ok(r.message.includes(path.join(pkg, 'js', 'install.js')), r.message);
+  const target = `linux-${process.arch}`;
+  assert.ok(r.message.includes(path.join(pkg, 'prebuilds', target, 'libmmapobj.so.1')), r.message);
+  assert.ok(r.message.includes(path.join(pkg, 'js', 'build.js')), r.message);
+  // A prebuild for this platform wins over the system library; the package's own build wins
+  // over both.
+  fs.mkdirSync(path.join(pkg, 'prebuilds', target), { recursive: true });
+  fs.copyFileSync(library.path, path.join(pkg, 'prebuilds', target, 'libmmapobj.so.1'));
+  const r4 = loadIn({ ...env, LD_LIBRARY_PATH: sysdir }, script);
+  assert.ok(r4.ok, r4.message);
+  assert.is(r4.library.kind, 'prebuild');
+  assert.is(r4.library.path, path.join(pkg, 'prebuilds', target, 'libmmapobj.so.1'));
+  fs.mkdirSync(path.join(pkg, 'build'));
+  fs.copyFileSync(library.path, path.join(pkg, 'build', 'libmmapobj.so.1'));
+  const r5 = loadIn({ ...env, LD_LIBRARY_PATH: sysdir }, script);
+  assert.ok(r5.ok, r5.message);
+  assert.is(r5.library.kind, 'build');
+  assert.is(r5.library.path, path.join(pkg, 'build', 'libmmapobj.so.1'));
 });
 
 test('SharedMap.close is idempotent; Proxy close twice throws mmap-object text', () => {

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 'use strict';
-// npm `install` script: builds libmmapobj and the `mmapobj` command-line tool with CMake into
-// <package>/build (Release, no tests, no benchmarks). No node-gyp: the library is plain C loaded at run time with koffi.
+// `npm run build`: builds libmmapobj and the `mmapobj` command-line tool from source with CMake
+// into <package>/build (Release, no tests, no benchmarks). The loader prefers that build to the
+// prebuilt library (js/locate.js), so this is how a platform without a prebuild, or a changed
+// source, gets a library. Not an install script: installing the package builds nothing. No
+// node-gyp: the library is plain C loaded at run time with koffi.
 //
-// Skipped when MMAPOBJ_LIBRARY is set (that library is used) or MMAPOBJ_SKIP_BUILD=1 (use a
-// system-installed libmmapobj.so.1). When a tool or header is missing it names the apt package.
+// When a tool or header is missing it names the package that provides it.
 
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -13,10 +15,12 @@ const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
 const BUILD = path.join(ROOT, 'build');
-const HAS_TOOL = fs.existsSync(path.join(ROOT, 'csrc', 'tools', 'CMakeLists.txt'));
+// The command-line tool uses Linux calls (OFD locks) of its own: Linux only for now.
+const HAS_TOOL = process.platform === 'linux' && fs.existsSync(path.join(ROOT, 'csrc', 'tools', 'CMakeLists.txt'));
+const { libraryName } = require('./locate');
 
 function log(msg) {
-  process.stderr.write(`mmapobj install: ${msg}\n`);
+  process.stderr.write(`mmapobj build: ${msg}\n`);
 }
 
 function fail(msg) {
@@ -57,16 +61,8 @@ function run(cmd, args) {
 }
 
 function main() {
-  if (process.env.MMAPOBJ_LIBRARY) {
-    log(`MMAPOBJ_LIBRARY is set (${process.env.MMAPOBJ_LIBRARY}): not building the library`);
-    return;
-  }
-  if (process.env.MMAPOBJ_SKIP_BUILD === '1') {
-    log('MMAPOBJ_SKIP_BUILD=1: not building; a system libmmapobj.so.1 will be used');
-    return;
-  }
-  if (process.platform !== 'linux') {
-    fail(`${process.platform} is not supported yet: libmmapobj builds on Linux only`);
+  if (process.platform !== 'linux' && process.platform !== 'darwin') {
+    fail(`${process.platform} is not supported yet: libmmapobj builds on Linux and macOS`);
   }
   const missing = [];
   if (!has('cmake')) missing.push(['cmake', 'cmake']);
@@ -76,13 +72,11 @@ function main() {
   if (missing.length) {
     const what = missing.map(([w]) => w).join(', ');
     const pkgs = missing.map(([, p]) => p).join(' ');
-    fail(
-      `cannot build libmmapobj: missing ${what}.\n` +
-        `  On Debian/Ubuntu: sudo apt-get install -y ${pkgs}\n` +
-        '  then run `npm rebuild mmapobj` (or `npm install` again).\n' +
-        '  To use a libmmapobj that is already installed instead, set MMAPOBJ_SKIP_BUILD=1 ' +
-        '(system libmmapobj.so.1) or MMAPOBJ_LIBRARY=/path/to/libmmapobj.so.1.'
-    );
+    const how =
+      process.platform === 'darwin'
+        ? '  On macOS: xcode-select --install (the compiler), brew install cmake xxhash\n'
+        : `  On Debian/Ubuntu: sudo apt-get update && sudo apt-get install -y ${pkgs}\n`;
+    fail(`cannot build libmmapobj: missing ${what}.\n${how}  then run \`npm run build\` in ${ROOT} again.`);
   }
   const jobs = String(Math.max(1, Math.min(os.cpus().length, 8)));
   run('cmake', [
@@ -99,7 +93,7 @@ function main() {
     ...(process.env.CC ? [`-DCMAKE_C_COMPILER=${process.env.CC}`] : []),
   ]);
   run('cmake', ['--build', BUILD, '--target', 'mmapobj', ...(HAS_TOOL ? ['mmapobj_tool'] : []), '-j', jobs]);
-  const lib = path.join(BUILD, 'libmmapobj.so.1');
+  const lib = path.join(BUILD, libraryName());
   if (!fs.existsSync(lib)) fail(`the build finished but ${lib} is missing`);
   log(`built ${lib}${HAS_TOOL ? ` and ${path.join(BUILD, 'csrc', 'tools', 'mmapobj')}` : ''}`);
 }
