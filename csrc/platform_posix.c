@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@
 #include <sys/random.h> /* getentropy */
 #endif
 
-#if defined(__has_include)
+#if defined(__has_include) && !defined(MMAPOBJ_NO_VALGRIND_H)
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
 #define MO_HAVE_VALGRIND_H 1
@@ -279,6 +280,20 @@ int mo_pf_read(mo_pf_file *f, void *buf, size_t n, uint64_t off)
     } while (got < 0 && errno == EINTR);
     if (got < 0) return errno_or(EIO);
     return (size_t)got == n ? 0 : EIO;
+}
+
+int mo_pf_write(mo_pf_file *f, const void *buf, size_t n, uint64_t off)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = pwrite(f->fd, p, n, (off_t)off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return w < 0 ? errno_or(EIO) : EIO;
+        p += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
 }
 
 /* Claims the blocks of [from, to) by writing one zero byte in each (the range lies past the old
@@ -592,13 +607,25 @@ void mo_pf_yield(void)
     sched_yield();
 }
 
+/* Valgrind's own client request where its header was there at build time; in any case the
+ * preload valgrind puts into every program it runs (vgpreload_core-<arch>-<os>.so, through
+ * LD_PRELOAD, or DYLD_INSERT_LIBRARIES on macOS), so that the answer never depends on which
+ * development headers were installed. */
 int mo_pf_under_valgrind(void)
 {
+    static _Atomic int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v >= 0) return v;
+    v = 0;
 #ifdef MO_HAVE_VALGRIND_H
-    return RUNNING_ON_VALGRIND ? 1 : 0;
-#else
-    return 1;
+    if (RUNNING_ON_VALGRIND) v = 1;
 #endif
+    const char *pre = getenv("LD_PRELOAD");
+    if (pre && strstr(pre, "/vgpreload_core-")) v = 1;
+    pre = getenv("DYLD_INSERT_LIBRARIES");
+    if (pre && strstr(pre, "/vgpreload_core-")) v = 1;
+    atomic_store_explicit(&cached, v, memory_order_relaxed);
+    return v;
 }
 
 const char *mo_pf_strerror(int errnum, char *buf, size_t cap)
@@ -616,32 +643,32 @@ const char *mo_pf_strerror(int errnum, char *buf, size_t cap)
 /* ---- thread exit ---------------------------------------------------------------------------- */
 
 static pthread_key_t hook_key;
-static int hook_ready;
-static int hook_err;
-static void (*hook_fn)(void *);
+static int hook_err = EAGAIN; /* until the key exists */
+static void (*_Atomic hook_fn)(void *);
 static pthread_once_t hook_once = PTHREAD_ONCE_INIT;
 
+/* The key's destructor: pthread calls it at the exit of a thread whose value is not NULL. */
 static void hook_run(void *v)
 {
-    if (v && hook_fn) hook_fn(v);
+    void (*fn)(void *) = atomic_load(&hook_fn);
+    if (v && fn) fn(v);
 }
 
 static void hook_create(void)
 {
     hook_err = pthread_key_create(&hook_key, hook_run);
-    hook_ready = hook_err == 0;
 }
 
 int mo_pf_thread_hook_init(void (*fn)(void *))
 {
+    void (*none)(void *) = NULL;
+    atomic_compare_exchange_strong(&hook_fn, &none, fn);
     pthread_once(&hook_once, hook_create);
-    if (!hook_ready) return hook_err ? hook_err : EAGAIN;
-    if (!hook_fn) hook_fn = fn;
-    return 0;
+    return hook_err;
 }
 
 int mo_pf_thread_hook_arm(void *v)
 {
-    if (!hook_ready) return EAGAIN;
+    if (hook_err) return hook_err; /* mo_pf_thread_hook_init has made the key (ordered by once) */
     return pthread_setspecific(hook_key, v);
 }
