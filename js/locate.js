@@ -88,7 +88,10 @@ function libraryCandidates(env = process.env) {
 }
 
 /** How to get a library when none was found: the text that ends the loader's error. */
-function noLibraryHint() {
+function noLibraryHint(env = process.env) {
+  if (env.MMAPOBJ_LIBRARY) {
+    return 'MMAPOBJ_LIBRARY is set: nothing else is tried. Point it at a libmmapobj, or unset it to use the package\'s own.';
+  }
   const target = prebuildTarget();
   const shipped = PREBUILD_TARGETS.includes(target);
   return (
