@@ -24,7 +24,21 @@ int main(int argc, char **argv)
     CHECK(pid >= 0);
     if (pid == 0) {
         setenv("LD_PRELOAD", "/nonexistent/valgrind/vgpreload_core-amd64-linux.so", 1);
-        execl(argv[0], argv[0], "--expect", "1", (char *)NULL); /* ctest gives a full path */
+        /* a cross build's test runs under an emulator (qemu-aarch64 ...), which must start the
+         * copy too: MMAPOBJ_TEST_EMULATOR (test/c/CMakeLists.txt), words split at spaces */
+        char *args[16];
+        int n = 0;
+        const char *e = getenv("MMAPOBJ_TEST_EMULATOR");
+        static char emu[1024];
+        if (e && *e && strlen(e) < sizeof emu) {
+            strcpy(emu, e);
+            for (char *w = strtok(emu, " "); w && n < 10; w = strtok(NULL, " ")) args[n++] = w;
+        }
+        args[n++] = argv[0]; /* ctest gives a full path */
+        args[n++] = "--expect";
+        args[n++] = "1";
+        args[n] = NULL;
+        execv(args[0], args);
         _exit(127);
     }
     int st;
