@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -429,6 +430,33 @@ void mo_pf_remove(const char *path)
     if (path) unlink(path);
 }
 
+char *mo_pf_resolve(const char *path, int *err)
+{
+    char *r = realpath(path, NULL);
+    if (!r) *err = errno_or(EIO);
+    return r;
+}
+
+int mo_pf_copy_mode(mo_pf_file *model, const char *path)
+{
+    struct stat s;
+    if (fstat(model->fd, &s) != 0) return errno_or(EIO);
+    return chmod(path, s.st_mode & 07777) == 0 ? 0 : errno_or(EIO);
+}
+
+int mo_pf_sync_dir(const char *path)
+{
+    /* a descriptor of the directory, not of a map's file: closing it drops no lock */
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (!dir) return ENOMEM;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int e = fd < 0 || fsync(fd) != 0 ? errno_or(EIO) : 0;
+    if (fd >= 0) close(fd);
+    free(dir);
+    return e;
+}
+
 /* ---- locks --------------------------------------------------------------------------------- */
 
 int mo_pf_lock_writer(mo_pf_file *f, int wait)
@@ -586,6 +614,12 @@ int mo_pf_random(void *buf, size_t size)
 uint32_t mo_pf_pid(void)
 {
     return (uint32_t)getpid();
+}
+
+int mo_pf_process_alive(uint32_t pid)
+{
+    if (pid == 0 || pid > INT32_MAX) return 0;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
 uint64_t mo_pf_realtime_ns(void)
