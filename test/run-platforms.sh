@@ -3,19 +3,19 @@
 # the builds that `npm test` does not make. Called by .ci/run (README, quick start step 2).
 #   portable  the portable POSIX backend (csrc/platform_posix.c: macOS, BSDs) built on Linux
 #             with -DMMAPOBJ_PORTABLE=ON, native gcc (build-portable)
+#   portable-asan  the same under AddressSanitizer+UBSan (build-asan-portable)
 #   musl      x86_64-linux-musl with zig cc (build-musl); tests static, run natively; the CLI
 #             tool links libmmapobj.so against musl's libc.so (Debian package musl)
 #   aarch64   aarch64-linux-gnu.2.28 with zig cc (build-aarch64), every test under qemu-aarch64
 #             (Debian qemu-user) with the aarch64 glibc of libc6-arm64-cross
 # zig is the pinned one of .ci/prebuild (node .ci/prebuild/toolchain.js installs it).
-# Usage: test/run-platforms.sh [portable|musl|aarch64]...   (default: musl aarch64, and portable
-# once csrc/platform_posix.c exists)
+# Usage: test/run-platforms.sh [portable|portable-asan|musl|aarch64]...   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=("$@")
 if [ ${#what[@]} -eq 0 ]; then
   what=(musl aarch64)
-  [ ! -f csrc/platform_posix.c ] || what=(portable "${what[@]}")
+  [ ! -f csrc/platform_posix.c ] || what=(portable portable-asan "${what[@]}")
 fi
 jobs=2
 common=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMAPOBJ_BUILD_TESTS=ON -DMMAPOBJ_BUILD_BENCH=OFF
@@ -42,6 +42,15 @@ for w in "${what[@]}"; do
       quiet cmake --build build-portable -j"$jobs"
       ctest --test-dir build-portable --output-on-failure -j"$jobs"
       ;;
+    portable-asan)
+      echo "== run-platforms: portable POSIX backend under ASan+UBSan (build-asan-portable)"
+      quiet cmake -S . -B build-asan-portable "${common[@]}" -DMMAPOBJ_PORTABLE=ON \
+        -DMMAPOBJ_SANITIZE="address;undefined" -DMMAPOBJ_BUILD_TOOLS=OFF
+      quiet cmake --build build-asan-portable -j"$jobs"
+      ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1" \
+      UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+        ctest --test-dir build-asan-portable --output-on-failure -j"$jobs"
+      ;;
     musl)
       need_zig
       echo "== run-platforms: x86_64-linux-musl, zig cc (build-musl)"
@@ -62,7 +71,7 @@ for w in "${what[@]}"; do
       ctest --test-dir build-aarch64 --output-on-failure -j"$jobs"
       ;;
     *)
-      echo "run-platforms.sh: unknown build '$w' (portable, musl, aarch64)" >&2
+      echo "run-platforms.sh: unknown build '$w' (portable, portable-asan, musl, aarch64)" >&2
       exit 2
       ;;
   esac
