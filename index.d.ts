@@ -19,7 +19,7 @@ export type ObjectStorable = string | number | ArrayBufferView;
  */
 export type Property = Value | ObjectStorable | undefined;
 
-/** Sizes for Create / SharedMap.create. Omitted or 0 selects the default. */
+/** Sizes for Create / SharedMap.create (omitted or 0 selects the default), and exclusivity. */
 export interface CreateOptions {
   /** Initial size of the file in bytes (default 5 MiB; at least what the header and table need). */
   fileSize?: number;
@@ -27,6 +27,12 @@ export interface CreateOptions {
   buckets?: number;
   /** The file never grows past this many bytes (default 5 GiB); a write that needs more throws "File grew too large.". */
   maxFileSize?: number;
+  /**
+   * Have the file alone: other writers (shared or exclusive) get MMAPOBJ_E_LOCKED while this one
+   * is open, and this one gets it if another writer has the file. Default false: any number of
+   * writers share the file.
+   */
+  exclusive?: boolean;
 }
 
 /** Statistics of an open file (SharedMap#stats). */
@@ -117,6 +123,12 @@ export class SharedMap implements Iterable<[string, Value]> {
   /** Keys are strings, or a Buffer/Uint8Array of a key's exact bytes (for keys that are not UTF-8). */
   get(key: string | Uint8Array): Value | undefined;
   set(key: string | Uint8Array, value: Storable): this;
+  /**
+   * Runs fn while holding the file's write lock and returns its result: its reads and writes are not
+   * interleaved with other writers'. Nested calls run inside the outer one; an exception releases the
+   * lock and propagates (writes made stay). fn must be synchronous.
+   */
+  transaction<T>(fn: () => T): T;
   has(key: string | Uint8Array): boolean;
   delete(key: string | Uint8Array): boolean;
   clear(): void;
@@ -223,7 +235,8 @@ export interface CreateConstructor {
     path: string | URL,
     fileSize?: number,
     initialBucketCount?: number,
-    maxFileSize?: number
+    maxFileSize?: number,
+    options?: { exclusive?: boolean }
   ): SharedObject<T>;
   new <T extends Shape<T> = {}>(path: string | URL, options: CreateOptions): SharedObject<T>;
   readonly prototype: SharedObjectMethods;

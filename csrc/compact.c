@@ -197,7 +197,7 @@ static int build(struct compact *c)
                     records + MO_TABLE_ALIGN;
     uint64_t max = s.max_file_size > size ? s.max_file_size : size;
     if (c->info) c->info->output = 1;
-    rc = mo_create_exclusive(c->tmp, size, s.count, max, &c->w);
+    rc = mo_create_new_file(c->tmp, size, s.count, max, &c->w);
     if (rc) {
         free(c->tmp); /* nothing was made under that name */
         c->tmp = NULL;

@@ -1,7 +1,8 @@
-/* file.c - open, create and close of a map: the handle, the locks by role (writer; reader
- * presence), the checks of an existing file before and after it is mapped, atomic creation
- * through a temporary file, writer setup (repair of a dead writer's file), and the shrink and
- * clean mark at a writer's close. */
+/* file.c - open, create and close of a map: the handle, the locks by role (writers' presence,
+ * their open/close gate and slots; reader presence), the checks of an existing file before and
+ * after it is mapped, atomic creation through a temporary file, the first writer's setup of a
+ * session (repair of a dead writer's file, the free lists into the writers' index), a joining
+ * writer's checks, and the last writer's close (free lists written back, shrink, clean mark). */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "seqlock.h"
 #include "testhook.h"
 #include "trust.h"
+#include "wlock.h"
 
 static mmapobj_map *map_alloc(const char *path)
 {
@@ -42,7 +44,6 @@ static void map_free(mmapobj_map *m)
     mo_pf_close(m->file);
     m->file = NULL;
     m->magic = 0;
-    mo_fi_destroy(m);
     free(m->scratch);
     free(m->path);
     free(m);
@@ -171,8 +172,9 @@ static int open_errno(const char *path, int errnum, const char *what)
     return mo_tls_err(path, os_code(errnum), "%s: %s", what, s);
 }
 
-/* Maps and checks an opened file (m->file set, lock taken). */
-static int attach(mmapobj_map *m, uint64_t max_override)
+/* Maps and checks an opened file (m->file set, lock taken). stable: no writer can change the file
+ * meanwhile (a writer alone); otherwise look again when it seems to change under our feet. */
+static int attach(mmapobj_map *m, uint64_t max_override, int stable)
 {
     struct mo_pf_stat st;
     uint64_t size;
@@ -195,7 +197,7 @@ static int attach(mmapobj_map *m, uint64_t max_override)
         e = mo_pf_read(m->file, &hb, sizeof hb, 0);
         if (e) return mo_err_os(m, MMAPOBJ_E_IO, e, "cannot read the header");
         rc = mo_header_check((const uint8_t *)&hb, size, msg, sizeof msg);
-        if (rc != MMAPOBJ_E_TOOSMALL || m->writable || attempt >= 100) break;
+        if (rc != MMAPOBJ_E_TOOSMALL || stable || attempt >= 100) break;
         mo_pf_yield();
     }
     if (rc) return mo_err(m, rc, "%s", msg);
@@ -211,7 +213,7 @@ static int attach(mmapobj_map *m, uint64_t max_override)
         rc = mo_header_check(m->base, size, msg, sizeof msg);
         if (rc == MMAPOBJ_OK) rc = mo_table_marker_check(m->base, size, msg, sizeof msg);
         int moved = mo_seq_read_retry(m, s1);
-        if (rc == MMAPOBJ_OK || m->writable || attempt > 100) break;
+        if (rc == MMAPOBJ_OK || stable || attempt > 100) break;
         /* A writer may have grown the file since our fstat (a new file_size, or a table built
          * in the new space, which moves no seq): follow it, then look again. */
         int r2 = mo_reader_remap(m);
@@ -259,7 +261,7 @@ MMAPOBJ_API int mmapobj_open(const char *path, mmapobj_map **out)
         rc = mo_err_os(m, MMAPOBJ_E_IO, e, "cannot take the reader lock");
         goto fail;
     }
-    rc = attach(m, 0);
+    rc = attach(m, 0, 0);
     if (rc) goto fail;
     *out = m;
     return MMAPOBJ_OK;
@@ -326,18 +328,22 @@ static int init_file(mmapobj_map *m, uint64_t initial_size, uint64_t initial_buc
     return MMAPOBJ_OK;
 }
 
-/* Writer setup of a map init_file has just made: nothing in it was ever reachable. */
+/* Writer setup of a map init_file has just made: nothing in it was ever reachable; an empty
+ * index of free space. */
 static int writer_fresh(mmapobj_map *m)
 {
-    int rc = mo_fi_init(m);
-    if (rc) return rc;
-    m->hdr->writer_pid = mo_pf_pid();
-    m->hdr->state_flags |= MO_FLAG_DIRTY;
-    m->fresh_from = mo_ld(&m->hdr->alloc_end);
+    struct mo_header *h = m->hdr;
+    h->writer_pid = mo_pf_pid();
+    h->state_flags |= MO_FLAG_DIRTY;
+    mo_st(&h->fresh_end, mo_ld(&h->alloc_end));
+    mo_fi_start(m);
     return MMAPOBJ_OK;
 }
 
-/* Writer setup common to new and existing files once the header is valid. */
+/* The first writer of a session (it has the file alone), once the header is valid: the checks
+ * and setup of a single writer, then the writers' shared state: the lock word reset (a crash or a
+ * crafted file may have left anything there), the high-water mark, and the free space in the
+ * writers' index (from the free lists, or rebuilt by the repair walk). */
 static int writer_begin(mmapobj_map *m, uint64_t max_size)
 {
     struct mo_header *h = m->hdr;
@@ -352,29 +358,67 @@ static int writer_begin(mmapobj_map *m, uint64_t max_size)
     }
     /* the file may be longer than file_size (a writer died after growing it) */
     if (fs < m->valid) mo_st_rel(&h->file_size, m->valid);
-    int dirty = (h->state_flags & MO_FLAG_DIRTY) != 0;
+    int dirty = (h->state_flags & (MO_FLAG_DIRTY | MO_FLAG_REPAIR)) != 0;
     if ((mo_ld(&h->seq) & 1) != 0) {
         mo_st_rel(&h->seq, mo_ld(&h->seq) + 1);
         dirty = 1;
     }
     uint64_t stored = h->state_checksum;
     h->writer_pid = mo_pf_pid();
-    h->state_flags |= MO_FLAG_DIRTY;
-    h->state_checksum = 0; /* stored again by a clean close */
+    h->state_flags = (h->state_flags | MO_FLAG_DIRTY) & ~MO_FLAG_REPAIR;
+    h->state_checksum = 0; /* stored again by the last writer's clean close */
+    mo_st_rel(&h->wlock, 0);
     /* bytes inside the file may still be read through old offsets by readers of an earlier
-     * session: only space the writer grows from here on is fresh */
-    m->fresh_from = m->valid;
-    int rc = mo_fi_init(m);
-    if (rc) return rc;
+     * session: only space grown from here on is fresh */
+    mo_st(&h->fresh_end, m->valid);
+    mo_st(&h->index_ref, 0);
+    mo_fi_detach(m);
     /* The trust rule (docs/FORMAT.md): a clean file's writer state is used when its checksum
      * and the checks of trust.c hold; a dead writer's file, or a state that does not check out,
      * gets counts, alloc_end and free space rebuilt by the walk of every record. */
+    int rc = MMAPOBJ_OK;
     if (!dirty && !mo_trust_clean(m, stored)) dirty = 1;
     if (dirty) {
         MO_TEST_POINT("writer:repair", m);
         rc = mo_repair(m);
     }
+    mo_seq_end(m);
     return rc;
+}
+
+/* A writer joining others: it may keep or lower max_file_size, not raise it (their reservations
+ * could not follow). */
+static int writer_join(mmapobj_map *m, uint64_t max_size)
+{
+    /* the same value changes nothing: no need to wait for the lock */
+    if (!max_size || max_size == mo_ld(&m->hdr->max_file_size)) return MMAPOBJ_OK;
+    int rc = mo_wlock_acquire(m);
+    if (rc) return rc;
+    struct mo_header *h = m->hdr;
+    uint64_t cur = mo_ld(&h->max_file_size), fs = mo_ld(&h->file_size);
+    if (max_size > cur)
+        rc = mo_err(m, MMAPOBJ_E_INVAL, "max_size %llu is larger than the file's max_file_size "
+                    "%llu, which other writers that have the file open cannot follow (pass 0 or at "
+                    "most %llu, or close them first)", (unsigned long long)max_size,
+                    (unsigned long long)cur, (unsigned long long)cur);
+    else if (max_size < fs)
+        rc = mo_err(m, MMAPOBJ_E_INVAL, "max_size %llu is smaller than the file (%llu bytes)",
+                    (unsigned long long)max_size, (unsigned long long)fs);
+    else
+        mo_st(&h->max_file_size, max_size);
+    mo_wlock_release(m);
+    return rc;
+}
+
+/* The identity of the file (the process's registry of writer handles). */
+static int writer_identity(mmapobj_map *m)
+{
+    struct mo_pf_stat st;
+    int e = mo_pf_stat(m->file, &st);
+    if (e) return mo_err_os(m, MMAPOBJ_E_IO, e, "fstat");
+    m->dev = st.dev;
+    m->ino = st.ino;
+    return MMAPOBJ_OK;
 }
 
 static int writer_open_existing(mmapobj_map *m, uint64_t initial_size, uint64_t initial_buckets,
@@ -384,38 +428,70 @@ static int writer_open_existing(mmapobj_map *m, uint64_t initial_size, uint64_t 
     int e = mo_pf_stat(m->file, &st);
     if (e) return mo_err_os(m, MMAPOBJ_E_IO, e, "fstat");
     if (!st.regular) return mo_err(m, MMAPOBJ_E_NOTREG, "not a regular file");
-    e = mo_pf_lock_writer(m->file, 0);
-    if (e == EAGAIN) return mo_err(m, MMAPOBJ_E_LOCKED, "file is locked by another writer");
-    if (e) return mo_err_os(m, MMAPOBJ_E_IO, e, "cannot take the writer lock");
+    int first = 1;
+    if (m->exclusive) {
+        e = mo_pf_lock_writer(m->file, 0);
+        if (e == EAGAIN)
+            return mo_err(m, MMAPOBJ_E_LOCKED, "file is locked by another writer (an exclusive "
+                          "writer wants the file alone)");
+        if (e) return mo_err_os(m, MMAPOBJ_E_IO, e, "cannot take the writer lock");
+    } else {
+        /* one opening or closing writer at a time decides whether it is the first or the last */
+        e = mo_pf_lock_gate(m->file);
+        if (e) return mo_err_os(m, MMAPOBJ_E_IO, e, "cannot take the writers' gate");
+        e = mo_pf_lock_writer(m->file, 0);
+        if (e == EAGAIN) {
+            first = 0;
+            e = mo_pf_lock_writer_shared(m->file);
+            if (e == EAGAIN)
+                return mo_err(m, MMAPOBJ_E_LOCKED, "file is locked by another writer (opened "
+                              "exclusive, or by a library older than 1.1)");
+        }
+        if (e) return mo_err_os(m, MMAPOBJ_E_IO, e, "cannot take the writer lock");
+        e = mo_pf_stat(m->file, &st); /* as it is now that we are in */
+        if (e) return mo_err_os(m, MMAPOBJ_E_IO, e, "fstat");
+    }
     m->writable = 1;
+    int rc = writer_identity(m);
+    if (rc) return rc;
     char magic[8] = {0};
-    if (st.size == 0 || (st.size >= 8 && mo_pf_read(m->file, magic, 8, 0) == 0 &&
-                         memcmp(magic, MO_MAGIC_BUILDING, 8) == 0)) {
+    if (first && (st.size == 0 || (st.size >= 8 && mo_pf_read(m->file, magic, 8, 0) == 0 &&
+                                   memcmp(magic, MO_MAGIC_BUILDING, 8) == 0))) {
         /* An empty file (e.g. made by touch) becomes a new map in place (its owner, mode and
-         * links stay); so does one whose creation did not finish (we hold the writer lock: its
+         * links stay); so does one whose creation did not finish (we have the file alone: its
          * creator is gone), from the start. */
         if (st.size != 0 && (e = mo_pf_resize(m->file, 0)) != 0)
             return mo_err_os(m, MMAPOBJ_E_IO, e, "cannot restart an unfinished creation");
-        int rc = init_file(m, initial_size ? initial_size : MMAPOBJ_DEFAULT_FILE_SIZE,
-                           initial_buckets ? initial_buckets : MMAPOBJ_DEFAULT_BUCKETS,
-                           max_size ? max_size : MMAPOBJ_DEFAULT_MAX_FILE_SIZE);
+        rc = init_file(m, initial_size ? initial_size : MMAPOBJ_DEFAULT_FILE_SIZE,
+                       initial_buckets ? initial_buckets : MMAPOBJ_DEFAULT_BUCKETS,
+                       max_size ? max_size : MMAPOBJ_DEFAULT_MAX_FILE_SIZE);
         if (rc) {
             mo_map_release(m);
             (void)mo_pf_resize(m->file, 0); /* give back the empty file we found (best effort) */
             return rc;
         }
-        return writer_fresh(m);
+        rc = writer_fresh(m);
+    } else {
+        rc = attach(m, first ? max_size : 0, first);
+        if (rc == MMAPOBJ_OK && first) rc = writer_begin(m, max_size);
     }
-    int rc = attach(m, max_size);
-    if (rc) return rc;
-    return writer_begin(m, max_size);
+    if (rc == MMAPOBJ_OK) rc = mo_wlock_take_slot(m);
+    if (rc == MMAPOBJ_OK && first && !m->exclusive) {
+        e = mo_pf_lock_writer_shared(m->file); /* from "alone" to "one of the writers" */
+        if (e) rc = mo_err_os(m, MMAPOBJ_E_IO, e, "cannot share the writer lock");
+    }
+    /* (never wait for the write lock while holding the gate: its holder may be closing) */
+    if (!m->exclusive) mo_pf_unlock_gate(m->file);
+    if (rc == MMAPOBJ_OK && !first) rc = writer_join(m, max_size);
+    return rc;
 }
 
 /* Creates m->path complete: the file is built where no process sees it (an unnamed file, or a
  * named temporary next to it where the filesystem cannot) and linked into place when its
  * header and table are written, so no process sees it half made and a crash leaves nothing
- * behind (with an unnamed file). Returns 0, 1 if the path appeared meanwhile (the caller opens
- * it), or an error. */
+ * behind (with an unnamed file). A shared writer holds the gate until it shares the writer lock,
+ * so that a writer opening the new file meanwhile does not take it for an exclusive one.
+ * Returns 0, 1 if the path appeared meanwhile (the caller opens it), or an error. */
 static int create_new(mmapobj_map *m, uint64_t initial_size, uint64_t initial_buckets,
                       uint64_t max_size)
 {
@@ -426,12 +502,15 @@ static int create_new(mmapobj_map *m, uint64_t initial_size, uint64_t initial_bu
         return mo_err_os(m, os_code(e), e, "cannot create the file");
     m->writable = 1;
     e = mo_pf_lock_writer(m->file, 0);
+    if (e == 0 && !m->exclusive) e = mo_pf_lock_gate(m->file);
     if (e) {
         rc = mo_err_os(m, MMAPOBJ_E_IO, e, "cannot lock the new file");
         goto fail;
     }
     rc = init_file(m, initial_size, initial_buckets, max_size);
+    if (rc == MMAPOBJ_OK) rc = writer_identity(m);
     if (rc == MMAPOBJ_OK) rc = writer_fresh(m);
+    if (rc == MMAPOBJ_OK) rc = mo_wlock_take_slot(m);
     if (rc) goto fail;
     e = mo_pf_publish(m->file, tmp, m->path);
     if (e == EEXIST) {
@@ -444,10 +523,16 @@ static int create_new(mmapobj_map *m, uint64_t initial_size, uint64_t initial_bu
     }
     mo_pf_remove(tmp);
     free(tmp);
+    if (!m->exclusive) {
+        e = mo_pf_lock_writer_shared(m->file);
+        mo_pf_unlock_gate(m->file);
+        if (e) return mo_err_os(m, MMAPOBJ_E_IO, e, "cannot share the writer lock");
+    }
     return MMAPOBJ_OK;
 fail:
     mo_pf_remove(tmp);
     free(tmp);
+    mo_fi_detach(m);
     mo_map_release(m);
     mo_pf_close(m->file);
     m->file = NULL;
@@ -455,14 +540,19 @@ fail:
     return rc;
 }
 
+/* mmapobj_create_ex; new_only: the file must not exist (E_INVAL "exists" when it does: an existing
+ * file is never opened). */
 static int create_impl(const char *path, uint64_t initial_size, uint64_t initial_buckets,
-                       uint64_t max_size, int exclusive, mmapobj_map **out)
+                       uint64_t max_size, uint32_t flags, int new_only, mmapobj_map **out)
 {
     if (out) *out = NULL;
     if (!path || !out) return mo_tls_err(path, MMAPOBJ_E_INVAL, "NULL path or out argument");
     if (!*path) return mo_tls_err(path, MMAPOBJ_E_INVAL, "empty path");
+    if (flags & ~MMAPOBJ_CREATE_EXCLUSIVE)
+        return mo_tls_err(path, MMAPOBJ_E_INVAL, "unknown flags 0x%x", (unsigned)flags);
     mmapobj_map *m = map_alloc(path);
     if (!m) return mo_tls_err(path, MMAPOBJ_E_NOMEM, "out of memory");
+    m->exclusive = (flags & MMAPOBJ_CREATE_EXCLUSIVE) != 0;
     uint64_t isz = initial_size ? initial_size : MMAPOBJ_DEFAULT_FILE_SIZE;
     uint64_t nb = initial_buckets ? initial_buckets : MMAPOBJ_DEFAULT_BUCKETS;
     if (max_size > MO_MAX_FILE_LIMIT) max_size = MO_MAX_FILE_LIMIT;
@@ -487,7 +577,7 @@ static int create_impl(const char *path, uint64_t initial_size, uint64_t initial
                           (unsigned long long)initial_buckets);
     }
     for (int attempt = 0; attempt < 16; attempt++) {
-        if (exclusive) {
+        if (new_only) {
             rc = create_new(m, isz, nb, mx);
             if (rc == 1) rc = mo_err(m, MMAPOBJ_E_INVAL, "exists; not replacing it");
             break;
@@ -508,9 +598,11 @@ static int create_impl(const char *path, uint64_t initial_size, uint64_t initial
     }
     if (rc != MMAPOBJ_OK) {
         mo_copy_err_to_tls(m);
+        if (m->writable) mo_wlock_close(m);
         map_free(m);
         return rc;
     }
+    mo_wlock_register(m);
     *out = m;
     return MMAPOBJ_OK;
 }
@@ -518,16 +610,55 @@ static int create_impl(const char *path, uint64_t initial_size, uint64_t initial
 MMAPOBJ_API int mmapobj_create(const char *path, uint64_t initial_size, uint64_t initial_buckets,
                                uint64_t max_size, mmapobj_map **out)
 {
-    return create_impl(path, initial_size, initial_buckets, max_size, 0, out);
+    return create_impl(path, initial_size, initial_buckets, max_size, 0, 0, out);
 }
 
-int mo_create_exclusive(const char *path, uint64_t initial_size, uint64_t initial_buckets,
+MMAPOBJ_API int mmapobj_create_ex(const char *path, uint64_t initial_size,
+                                  uint64_t initial_buckets, uint64_t max_size, uint32_t flags,
+                                  mmapobj_map **out)
+{
+    return create_impl(path, initial_size, initial_buckets, max_size, flags, 0, out);
+}
+
+int mo_create_new_file(const char *path, uint64_t initial_size, uint64_t initial_buckets,
                         uint64_t max_size, mmapobj_map **out)
 {
-    return create_impl(path, initial_size, initial_buckets, max_size, 1, out);
+    return create_impl(path, initial_size, initial_buckets, max_size, 0, 1, out);
 }
 
 /* ---- close ------------------------------------------------------------- */
+
+/* The last writer of a session (alone: the writer lock exclusive, and no writer can come in):
+ * the free lists written back and the writers' index freed, the file shrunk to what is in use
+ * when no reader has it open, the state checksum stored (the trust rule), and marked clean. */
+static int writer_finish(mmapobj_map *m)
+{
+    struct mo_header *h = m->hdr;
+    int rc = mo_wlock_acquire(m); /* repairs what a writer that died holding it left */
+    if (rc) return rc;
+    mo_fi_close(m);
+    mo_seq_end(m);
+    if (mo_pf_lock_no_readers(m->file) == 0) {
+        /* no reader has the file open: shrink to what is in use */
+        uint64_t ae = mo_ld(&h->alloc_end);
+        if (ae < m->valid) {
+            mo_st_rel(&h->file_size, ae);
+            int e = mo_pf_resize(m->file, ae);
+            if (e) {
+                rc = mo_err_os(m, MMAPOBJ_E_IO, e, "cannot shrink the file on close");
+                mo_st_rel(&h->file_size, m->valid);
+            } else {
+                m->valid = ae;
+            }
+        }
+    }
+    if (rc == MMAPOBJ_OK) {
+        mo_trust_seal(m); /* the checksum of the state the next writer will use */
+        h->state_flags &= ~MO_FLAG_DIRTY;
+    }
+    mo_wlock_release(m);
+    return rc;
+}
 
 MMAPOBJ_API int mmapobj_close(mmapobj_map **mp)
 {
@@ -539,33 +670,16 @@ MMAPOBJ_API int mmapobj_close(mmapobj_map **mp)
     int rc = MMAPOBJ_OK;
     for (struct mmapobj_iter *it = m->iters; it; it = it->next) it->m = NULL;
     if (m->writable) {
-        struct mo_header *h = m->hdr;
-        if (m->seq_odd) mo_seq_end(m);
-        mo_fi_persist(m); /* the file's free lists, for the next writer */
-        if (mo_pf_lock_no_readers(m->file) == 0) {
-            /* no reader has the file open: shrink to what is in use */
-            uint64_t ae = mo_ld(&h->alloc_end);
-            if (ae < m->valid) {
-                mo_st_rel(&h->file_size, ae);
-                int e = mo_pf_resize(m->file, ae);
-                if (e) {
-                    rc = mo_err_os(m, MMAPOBJ_E_IO, e, "cannot shrink the file on close");
-                    mo_st_rel(&h->file_size, m->valid);
-                } else {
-                    m->valid = ae;
-                }
-            }
-            if (rc == MMAPOBJ_OK) {
-                mo_trust_seal(m); /* the checksum of the state the next writer will use */
-                h->state_flags &= ~MO_FLAG_DIRTY;
-            }
-        } else {
-            mo_trust_seal(m);
-            h->state_flags &= ~MO_FLAG_DIRTY;
+        mo_wlock_close(m);
+        mo_wlock_unregister(m);
+        if (m->exclusive) {
+            rc = writer_finish(m);
+        } else if (mo_pf_lock_gate(m->file) == 0) {
+            /* the last writer (no other handle shares the writer lock) finishes the session */
+            if (mo_pf_lock_writer(m->file, 0) == 0) rc = writer_finish(m);
         }
     }
     if (rc) mo_copy_err_to_tls(m);
     map_free(m);
     return rc;
 }
-

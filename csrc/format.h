@@ -26,6 +26,10 @@
 #define MO_TABLE_HDR 16u
 #define MO_FREE_MARKER 0xFEu
 #define MO_FLAG_DIRTY 1u
+#define MO_FLAG_REPAIR 2u            /* the write lock was taken over from a dead holder */
+#define MO_INDEX_MARKER 0x58444946u  /* "FIDX": the writers' free-space index block */
+#define MO_INDEX_ALIGN 64u
+#define MO_INDEX_IN_HEADER 1088u     /* index_ref of the index block inside the header */
 #define MO_SLOT_EMPTY 0u
 #define MO_SLOT_TOMB 1u
 #define MO_SLOT_OFF_BITS 40
@@ -75,8 +79,17 @@ struct mo_header {
     uint32_t state_flags;
     uint32_t writer_pid;
     uint64_t state_checksum;   /* checksum of the writer state at a clean close (0: none) */
-    uint64_t reserved_state[6];
-    uint8_t reserved_area[4096 - 256];
+    /* writers' run-time state (zero at rest; only writers read it: docs/FORMAT.md) */
+    uint64_t index_ref;     /* the writers' index of free space while writers have the file open */
+    uint64_t fresh_end;     /* bytes at or past this were never reachable (this session) */
+    uint64_t reserved_state[4];
+    /* the write lock area (256..1023) */
+    uint64_t wlock;         /* the write lock word (wlock.h) */
+    uint64_t reserved_lock[95];
+    /* the writers' index of free space while writers have the file open (freeidx.c): its class
+     * bitmap, and its first block (a bigger one moves into the data region) */
+    uint64_t index_bits[MO_CLASS_LIMIT / 64];
+    uint8_t index_first[4096 - 1088];
     uint64_t free_head[MO_CLASS_LIMIT];
 };
 
@@ -107,6 +120,12 @@ _Static_assert(offsetof(struct mo_header, count_bytes) == 184, "FORMAT.md: count
 _Static_assert(offsetof(struct mo_header, state_flags) == 192, "FORMAT.md: state_flags at 192");
 _Static_assert(offsetof(struct mo_header, writer_pid) == 196, "FORMAT.md: writer_pid at 196");
 _Static_assert(offsetof(struct mo_header, state_checksum) == 200, "FORMAT.md: state_checksum at 200");
+_Static_assert(offsetof(struct mo_header, index_ref) == 208, "FORMAT.md: index_ref at 208");
+_Static_assert(offsetof(struct mo_header, fresh_end) == 216, "FORMAT.md: fresh_end at 216");
+_Static_assert(offsetof(struct mo_header, wlock) == 256, "FORMAT.md: wlock at 256");
+_Static_assert(offsetof(struct mo_header, index_bits) == 1024, "FORMAT.md: index bitmap at 1024");
+_Static_assert(offsetof(struct mo_header, index_first) == MO_INDEX_IN_HEADER,
+               "FORMAT.md: the first index block at 1088");
 _Static_assert(offsetof(struct mo_header, free_head) == 4096, "FORMAT.md: free-list heads at 4096");
 _Static_assert(sizeof(struct mo_header) == MO_HEADER_SIZE, "FORMAT.md: header is 8192 bytes");
 _Static_assert(sizeof(_Atomic uint64_t) == 8 && _Alignof(_Atomic uint64_t) == 8,

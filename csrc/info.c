@@ -65,7 +65,7 @@ MMAPOBJ_API int mmapobj_stat(mmapobj_map *m, mmapobj_stats *out)
     if (m->writable)
         out->writer_pid = (int32_t)mo_pf_pid();
     else
-        out->writer_pid = mo_writer_alive(m) ? (int32_t)h->writer_pid : 0;
+        out->writer_pid = mo_pf_writer_alive(m->file) ? (int32_t)h->writer_pid : 0;
     out->count_string = mo_ld(&h->count_string);
     out->count_number = mo_ld(&h->count_number);
     out->count_bytes = mo_ld(&h->count_bytes);

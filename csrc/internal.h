@@ -5,6 +5,7 @@
 #define MMAPOBJ_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -34,8 +35,21 @@ struct mmapobj_map {
     uint64_t page;
     uint64_t seed;             /* hash seed (copied from the checked header) */
     uint32_t class_count;
-    struct mo_freeidx *fi;     /* writer: private index of free space (freeidx.c) */
-    uint64_t fresh_from;       /* writer: bytes at or past this were never reachable */
+    /* writer */
+    int exclusive;             /* opened with MMAPOBJ_CREATE_EXCLUSIVE */
+    int fi_growing;            /* the index of free space is moving to a bigger block */
+    struct mo_freeidx *fi;     /* the index of free space, in the mapping (freeidx.c) */
+    uint64_t fi_ref;           /* the file offset fi was computed from */
+    uint32_t slot;             /* writer slot (platform.h), named by the lock word when holding */
+    uint64_t dev, ino;         /* identity of the file */
+    /* the write lock (wlock.c); touched only by the thread that holds it */
+    struct mmapobj_map *hold;  /* the handle whose slot the lock word names: this one, or the
+                                  one it rides on; NULL when not holding */
+    uint32_t own;              /* lock levels held through this handle */
+    uint32_t total;            /* holder: levels held by it and its riders */
+    struct mmapobj_map *riders, *ride_next; /* holder: handles riding on its hold */
+    _Atomic uint64_t holder_thread; /* holder: the thread holding the lock (0 when not) */
+    struct mmapobj_map *reg_next;   /* the process's registry of writer handles */
     char *path;
     uint8_t *scratch;          /* value copies handed to the caller */
     size_t scratch_cap;
@@ -70,6 +84,13 @@ struct mmapobj_iter {
 static inline int mo_is_map(const mmapobj_map *m)
 {
     return m != NULL && m->magic == MO_MAP_MAGIC;
+}
+
+/* Nothing changes under this handle's reads: a writer holding the write lock (or riding on a
+ * hold of its thread), or the only writer of the file. Others read with the seqlock protocol. */
+static inline int mo_stable(const mmapobj_map *m)
+{
+    return m->writable && (m->hold != NULL || m->exclusive);
 }
 
 static inline uint64_t mo_round_up(uint64_t v, uint64_t a)

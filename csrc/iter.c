@@ -105,7 +105,7 @@ static int read_slot(mmapobj_iter *it, uint64_t toff, uint32_t lg)
     size_t need = (size_t)hit.klen + hit.vlen + 1;
     if (need > it->cap) {
         /* a reader grows its buffer only for lengths the seq check has confirmed (step) */
-        if (!m->writable) {
+        if (!mo_stable(m)) {
             it->want = need;
             return MO_NEEDBUF;
         }
@@ -137,7 +137,7 @@ static int step(mmapobj_iter *it)
     if (it->done) return 0;
     for (;;) {
         uint64_t s1 = 0;
-        if (!m->writable) {
+        if (!mo_stable(m)) {
             int r0 = mo_seq_read_begin(m, &s1);
             if (r0) return r0;
         }
@@ -164,14 +164,14 @@ static int step(mmapobj_iter *it)
             else
                 rc = read_slot(it, toff, lg);
         }
-        if (!m->writable && mo_seq_read_retry(m, s1)) continue;
+        if (!mo_stable(m) && mo_seq_read_retry(m, s1)) continue;
         if (rc == MO_NEEDBUF) {
             rc = ensure_buf(it, it->want);
             if (rc) return rc;
             continue;
         }
         if (rc == MO_NEEDMAP) {
-            if (!m->writable) {
+            if (!mo_stable(m)) {
                 int r2 = mo_reader_remap(m);
                 if (r2 == MMAPOBJ_OK) continue;
                 if (r2 != MMAPOBJ_NOTFOUND) return r2;

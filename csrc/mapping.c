@@ -68,6 +68,11 @@ static int map_extend(mmapobj_map *m, uint64_t size)
     return MMAPOBJ_OK;
 }
 
+int mo_map_follow(mmapobj_map *m, uint64_t size)
+{
+    return map_extend(m, size);
+}
+
 int mo_reader_remap(mmapobj_map *m)
 {
     struct mo_pf_stat st;

@@ -13,6 +13,8 @@ void mo_map_release(mmapobj_map *m);
 /* Reader slow path: the file may have grown; extends the mapping to its real size. OK if the
  * mapping grew, MMAPOBJ_NOTFOUND if it did not, or an error. */
 int mo_reader_remap(mmapobj_map *m);
+/* Extends the mapping to cover `size` bytes of the file (another writer grew it). */
+int mo_map_follow(mmapobj_map *m, uint64_t size);
 /* Writer: grows the file so that [0, need_end) exists (doubling, up to max_file_size). */
 int mo_grow(mmapobj_map *m, uint64_t need_end);
 /* Writer: the mapping and the file made durable (msync + fsync). */

@@ -105,6 +105,35 @@ int mo_pf_lock_no_readers(mo_pf_file *f);
  * when it cannot be told. */
 int mo_pf_writer_alive(mo_pf_file *f);
 
+/* Several writers (wlock.c, file.c). The writer lock above is held exclusively by a writer that
+ * has the file alone (exclusive mode, a library of format 1.0) and shared by writers that share
+ * it. mo_pf_lock_writer(f, 0) also converts this handle's shared hold to exclusive when no other
+ * handle holds the lock (the "am I the only writer" test); mo_pf_lock_writer_shared converts an
+ * exclusive hold to shared without a moment of release. */
+/* Takes the writer lock shared: 0; EAGAIN if another handle holds it exclusively. */
+int mo_pf_lock_writer_shared(mo_pf_file *f);
+/* The gate that writers sharing a file hold while they open or close it (so that "first" and
+ * "last" writer are decided one at a time): waits; 0 or a code. */
+int mo_pf_lock_gate(mo_pf_file *f);
+void mo_pf_unlock_gate(mo_pf_file *f);
+/* Writer slot i (0 <= i < MO_PF_SLOTS), held exclusively by one writer handle for its life, so
+ * that the write lock word in the file can name its holder and anyone can ask whether the
+ * holder is alive: 0, or EAGAIN when another handle holds it. */
+#define MO_PF_SLOTS 0x7FFFFFFEu
+int mo_pf_lock_slot(mo_pf_file *f, uint32_t i);
+/* 1 if another handle (in any process) holds slot i, 0 if none (this handle's own slot reads as
+ * 0); 1 when it cannot be told. */
+int mo_pf_slot_alive(mo_pf_file *f, uint32_t i);
+/* Waits while the 32-bit word at addr (in a shared file mapping) holds expected, until a
+ * mo_pf_wake32 on it, a change, a signal or timeout_ns (a backend without such a call may just
+ * sleep, briefly). Never longer than timeout_ns. */
+void mo_pf_wait32(uint32_t *addr, uint32_t expected, uint64_t timeout_ns);
+/* Wakes every thread (any process) waiting in mo_pf_wait32 on addr. */
+void mo_pf_wake32(uint32_t *addr);
+/* One process-wide mutex (the registry of writer handles, wlock.c). */
+void mo_pf_global_lock(void);
+void mo_pf_global_unlock(void);
+
 /* ---- address space ------------------------------------------------------------------------ */
 
 /* Size of a page (the granularity of mappings). */

@@ -1,5 +1,6 @@
 /* platform_linux.c - the Linux backend of platform.h: open-file-description locks (byte 0: the
- * writer, byte 1: reader presence), O_TMPFILE + linkat for atomic creation (a named temporary
+ * writers, byte 1: reader presence, byte 3: the writers' open/close gate, bytes 2^32 + i: writer
+ * slots), futexes on a word of the shared mapping, O_TMPFILE + linkat for atomic creation (a named temporary
  * where the filesystem has no O_TMPFILE), posix_fallocate, getrandom, mmap of a PROT_NONE
  * reservation with MAP_FIXED file ranges in it, and a pthread key for the thread-exit hook. */
 #include <errno.h>
@@ -11,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -38,6 +41,8 @@ struct mo_pf_file {
 
 #define LOCK_WRITER_BYTE 0
 #define LOCK_READERS_BYTE 1
+#define LOCK_GATE_BYTE 3
+#define LOCK_SLOT_BASE ((off_t)1 << 32) /* slot i is byte 2^32 + i (lock ranges, not data) */
 
 static int errno_or(int fallback)
 {
@@ -282,6 +287,72 @@ int mo_pf_writer_alive(mo_pf_file *f)
     fl.l_len = 1;
     if (fcntl(f->fd, F_OFD_GETLK, &fl) != 0) return 1; /* cannot tell: assume alive */
     return fl.l_type != F_UNLCK;
+}
+
+int mo_pf_lock_writer_shared(mo_pf_file *f)
+{
+    return ofd_lock(f->fd, F_RDLCK, LOCK_WRITER_BYTE, 0);
+}
+
+int mo_pf_lock_gate(mo_pf_file *f)
+{
+    /* Polled, not F_OFD_SETLKW: the gate is held for short work only, and valgrind (3.19) does
+     * not know that F_OFD_SETLKW blocks, so a thread waiting in it would stop every other thread
+     * of its process there, the gate's holder among them. */
+    for (unsigned i = 0;; i++) {
+        int e = ofd_lock(f->fd, F_WRLCK, LOCK_GATE_BYTE, 0);
+        if (e != EAGAIN) return e;
+        struct timespec ts = {0, i < 16 ? 20000L : i < 200 ? 200000L : 2000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void mo_pf_unlock_gate(mo_pf_file *f)
+{
+    (void)ofd_lock(f->fd, F_UNLCK, LOCK_GATE_BYTE, 0);
+}
+
+int mo_pf_lock_slot(mo_pf_file *f, uint32_t i)
+{
+    if (i >= MO_PF_SLOTS) return EINVAL;
+    return ofd_lock(f->fd, F_WRLCK, LOCK_SLOT_BASE + (off_t)i, 0);
+}
+
+int mo_pf_slot_alive(mo_pf_file *f, uint32_t i)
+{
+    if (i >= MO_PF_SLOTS) return 0; /* no handle can hold it */
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = LOCK_SLOT_BASE + (off_t)i;
+    fl.l_len = 1;
+    if (fcntl(f->fd, F_OFD_GETLK, &fl) != 0) return 1; /* cannot tell: assume alive */
+    return fl.l_type != F_UNLCK;
+}
+
+void mo_pf_wait32(uint32_t *addr, uint32_t expected, uint64_t timeout_ns)
+{
+    /* a shared (not FUTEX_PRIVATE) futex: the word lives in a file mapping of several processes */
+    struct timespec ts = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
+    (void)syscall(SYS_futex, addr, FUTEX_WAIT, expected, &ts, NULL, 0);
+}
+
+void mo_pf_wake32(uint32_t *addr)
+{
+    (void)syscall(SYS_futex, addr, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+static pthread_mutex_t global_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+void mo_pf_global_lock(void)
+{
+    (void)pthread_mutex_lock(&global_mutex);
+}
+
+void mo_pf_global_unlock(void)
+{
+    (void)pthread_mutex_unlock(&global_mutex);
 }
 
 /* ---- address space -------------------------------------------------------------------------- */

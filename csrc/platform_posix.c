@@ -16,6 +16,11 @@
  *     process still holds a lock on the file would drop that lock. They are kept with the entry,
  *     given to the next handle that opens the same file (so their number never exceeds the most
  *     handles open at once), and closed with the last handle of the file.
+ *   - for several writers of one file: how many handles hold the writer lock shared, which one
+ *     holds the writers' gate (byte 3), and which writer slots (bytes 2^32 + i) handles of this
+ *     process hold; "is slot i held" is answered from the table for this process and by F_GETLK
+ *     for the others. There is no portable wait on a word shared between processes: a writer
+ *     waiting for the write lock sleeps in short steps (mo_pf_wait32).
  * (SQLite's unix VFS solves the same problem the same way: inode records and deferred closes.)
  * A lock taken by another process shows up through fcntl; every lock dies with its process.
  *
@@ -59,11 +64,15 @@
 
 #define LOCK_WRITER_BYTE 0
 #define LOCK_READERS_BYTE 1
+#define LOCK_GATE_BYTE 3
+#define LOCK_SLOT_BASE ((off_t)1 << 32) /* writer slot i: byte 2^32 + i */
 
 /* What handle f holds (mo_pf_file.held). */
 #define HELD_WRITER 1u
 #define HELD_READER 2u        /* shared reader presence */
 #define HELD_NO_READERS 4u    /* reader presence, exclusively */
+#define HELD_WSHARED 8u       /* the writer lock, shared (writers that share the file) */
+#define HELD_GATE 16u         /* the writers' open/close gate */
 
 struct pf_node;
 
@@ -71,6 +80,7 @@ struct mo_pf_file {
     int fd;
     int writable;        /* opened read-write */
     unsigned held;       /* HELD_* */
+    uint32_t slot;       /* 1 + the writer slot this handle holds (0: none) */
     struct pf_node *node;
     mo_pf_file *next;    /* in node->spare: a closed handle whose fd stays open */
 };
@@ -83,6 +93,10 @@ struct pf_node {
     int readers;          /* handles holding shared reader presence */
     mo_pf_file *exclusive; /* the handle holding reader presence exclusively, or NULL */
     int busy;             /* a thread is between claiming a byte-1 lock here and fcntl's answer */
+    int wshared;          /* handles holding the writer lock shared */
+    mo_pf_file *gate;     /* the handle holding the writers' gate, or NULL */
+    uint32_t *slots;      /* writer slots held by handles of this process (slot + 1; 0 free) */
+    int nslots, capslots;
     mo_pf_file *spare;    /* closed handles whose descriptors must stay open for now */
     struct pf_node *next;
 };
@@ -115,6 +129,14 @@ static struct pf_node *node_get(uint64_t dev, uint64_t ino)
     n->next = table;
     table = n;
     return n;
+}
+
+/* Under table_mu: does a handle of this process hold a writer slot of the file? */
+static int node_has_slots(const struct pf_node *n)
+{
+    for (int i = 0; i < n->nslots; i++)
+        if (n->slots[i]) return 1;
+    return 0;
 }
 
 static void node_unlink(struct pf_node *n)
@@ -235,6 +257,20 @@ void mo_pf_close(mo_pf_file *f)
         n->exclusive = NULL;
         if (n->readers == 0) (void)posix_lock(f->fd, F_UNLCK, LOCK_READERS_BYTE, 0);
     }
+    if (f->held & HELD_WSHARED) {
+        n->wshared--;
+        if (n->wshared == 0 && !n->writer) (void)posix_lock(f->fd, F_UNLCK, LOCK_WRITER_BYTE, 0);
+    }
+    if ((f->held & HELD_GATE) && n->gate == f) {
+        n->gate = NULL;
+        (void)posix_lock(f->fd, F_UNLCK, LOCK_GATE_BYTE, 0);
+    }
+    if (f->slot) {
+        for (int i = 0; i < n->nslots; i++)
+            if (n->slots[i] == f->slot) n->slots[i] = 0;
+        (void)posix_lock(f->fd, F_UNLCK, LOCK_SLOT_BASE + (off_t)(f->slot - 1), 0);
+        f->slot = 0;
+    }
     f->held = 0;
     n->users--;
     mo_pf_file *spares = NULL;
@@ -242,10 +278,12 @@ void mo_pf_close(mo_pf_file *f)
         /* the last handle of the file: no lock of this process is left on it */
         node_unlink(n);
         spares = n->spare;
+        free(n->slots);
         free(n);
         close(f->fd);
         free(f);
-    } else if (!n->writer && n->readers == 0 && !n->exclusive && !n->busy) {
+    } else if (!n->writer && n->readers == 0 && !n->exclusive && !n->busy && !n->wshared &&
+               !n->gate && !node_has_slots(n)) {
         close(f->fd); /* no lock of this process on the file: nothing to drop */
         free(f);
     } else {
@@ -467,7 +505,22 @@ int mo_pf_lock_writer(mo_pf_file *f, int wait)
         pthread_mutex_unlock(&table_mu);
         return 0;
     }
-    while (n->writer) { /* another handle of this process is the writer */
+    if (f->held & HELD_WSHARED) {
+        /* shared to exclusive: only when no other handle of this process shares it, and no
+         * other process (fcntl turns this process's read lock into a write lock, or refuses) */
+        int e = EAGAIN;
+        if (n->wshared == 1 && !n->writer) {
+            e = posix_lock(f->fd, F_WRLCK, LOCK_WRITER_BYTE, 0);
+            if (e == 0) {
+                n->wshared = 0;
+                n->writer = f;
+                f->held = (f->held & ~HELD_WSHARED) | HELD_WRITER;
+            }
+        }
+        pthread_mutex_unlock(&table_mu);
+        return e;
+    }
+    while (n->writer || n->wshared) { /* another handle of this process is a writer */
         if (!wait) {
             pthread_mutex_unlock(&table_mu);
             return EAGAIN;
@@ -486,6 +539,158 @@ int mo_pf_lock_writer(mo_pf_file *f, int wait)
     }
     pthread_mutex_unlock(&table_mu);
     return e;
+}
+
+int mo_pf_lock_writer_shared(mo_pf_file *f)
+{
+    struct pf_node *n = f->node;
+    int e = 0;
+    pthread_mutex_lock(&table_mu);
+    if (f->held & HELD_WSHARED) goto out;
+    if (f->held & HELD_WRITER) {
+        /* exclusive to shared: fcntl turns the write lock into a read lock in one step */
+        e = posix_lock(f->fd, F_RDLCK, LOCK_WRITER_BYTE, 0);
+        if (e) goto out;
+        n->writer = NULL;
+        f->held = (f->held & ~HELD_WRITER) | HELD_WSHARED;
+        n->wshared++;
+        pthread_cond_broadcast(&table_cv);
+        goto out;
+    }
+    if (n->writer) { /* another handle of this process has the file alone */
+        e = EAGAIN;
+        goto out;
+    }
+    if (n->wshared == 0) e = posix_lock(f->fd, F_RDLCK, LOCK_WRITER_BYTE, 0);
+    if (e == 0) {
+        n->wshared++;
+        f->held |= HELD_WSHARED;
+    }
+out:
+    pthread_mutex_unlock(&table_mu);
+    return e;
+}
+
+int mo_pf_lock_gate(mo_pf_file *f)
+{
+    struct pf_node *n = f->node;
+    pthread_mutex_lock(&table_mu);
+    if (f->held & HELD_GATE) {
+        pthread_mutex_unlock(&table_mu);
+        return 0;
+    }
+    while (n->gate) pthread_cond_wait(&table_cv, &table_mu); /* a handle of this process has it */
+    n->gate = f;
+    pthread_mutex_unlock(&table_mu);
+    /* other processes: polled (held for short work only; see platform_linux.c on F_SETLKW) */
+    int e;
+    for (unsigned i = 0;; i++) {
+        e = posix_lock(f->fd, F_WRLCK, LOCK_GATE_BYTE, 0);
+        if (e != EAGAIN) break;
+        struct timespec ts = {0, i < 16 ? 20000L : i < 200 ? 200000L : 2000000L};
+        nanosleep(&ts, NULL);
+    }
+    pthread_mutex_lock(&table_mu);
+    if (e == 0) {
+        f->held |= HELD_GATE;
+    } else {
+        n->gate = NULL;
+        pthread_cond_broadcast(&table_cv);
+    }
+    pthread_mutex_unlock(&table_mu);
+    return e;
+}
+
+void mo_pf_unlock_gate(mo_pf_file *f)
+{
+    struct pf_node *n = f->node;
+    pthread_mutex_lock(&table_mu);
+    if ((f->held & HELD_GATE) && n->gate == f) {
+        (void)posix_lock(f->fd, F_UNLCK, LOCK_GATE_BYTE, 0);
+        n->gate = NULL;
+        f->held &= ~HELD_GATE;
+        pthread_cond_broadcast(&table_cv);
+    }
+    pthread_mutex_unlock(&table_mu);
+}
+
+int mo_pf_lock_slot(mo_pf_file *f, uint32_t i)
+{
+    if (i >= MO_PF_SLOTS) return EINVAL;
+    struct pf_node *n = f->node;
+    int e = 0, free_at = -1;
+    pthread_mutex_lock(&table_mu);
+    for (int k = 0; k < n->nslots; k++) {
+        if (n->slots[k] == i + 1) e = EAGAIN; /* another handle of this process */
+        if (!n->slots[k] && free_at < 0) free_at = k;
+    }
+    if (!e && free_at < 0) {
+        if (n->nslots == n->capslots) {
+            int cap = n->capslots ? n->capslots * 2 : 8;
+            uint32_t *p = realloc(n->slots, (size_t)cap * sizeof *p);
+            if (!p) e = ENOMEM;
+            else {
+                n->slots = p;
+                n->capslots = cap;
+            }
+        }
+        if (!e) free_at = n->nslots++;
+        if (!e) n->slots[free_at] = 0;
+    }
+    if (!e) e = posix_lock(f->fd, F_WRLCK, LOCK_SLOT_BASE + (off_t)i, 0);
+    if (!e) {
+        n->slots[free_at] = i + 1;
+        if (!f->slot) f->slot = i + 1;
+    }
+    pthread_mutex_unlock(&table_mu);
+    return e;
+}
+
+int mo_pf_slot_alive(mo_pf_file *f, uint32_t i)
+{
+    if (i >= MO_PF_SLOTS || f->slot == i + 1) return 0; /* this handle's own slot */
+    struct pf_node *n = f->node;
+    int here = 0;
+    pthread_mutex_lock(&table_mu);
+    for (int k = 0; k < n->nslots; k++) here |= n->slots[k] == i + 1;
+    pthread_mutex_unlock(&table_mu);
+    if (here) return 1;
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = LOCK_SLOT_BASE + (off_t)i;
+    fl.l_len = 1;
+    if (fcntl(f->fd, F_GETLK, &fl) != 0) return 1; /* cannot tell: assume alive */
+    return fl.l_type != F_UNLCK;
+}
+
+void mo_pf_wait32(uint32_t *addr, uint32_t expected, uint64_t timeout_ns)
+{
+    /* no portable wait on a word shared between processes: a short sleep (the waiter looks
+     * again after it) */
+    (void)addr;
+    (void)expected;
+    uint64_t ns = timeout_ns < 200000u ? timeout_ns : 200000u;
+    struct timespec ts = {0, (long)ns};
+    nanosleep(&ts, NULL);
+}
+
+void mo_pf_wake32(uint32_t *addr)
+{
+    (void)addr; /* the waiters poll */
+}
+
+static pthread_mutex_t global_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void mo_pf_global_lock(void)
+{
+    pthread_mutex_lock(&global_mu);
+}
+
+void mo_pf_global_unlock(void)
+{
+    pthread_mutex_unlock(&global_mu);
 }
 
 int mo_pf_lock_reader(mo_pf_file *f)
@@ -537,7 +742,7 @@ int mo_pf_writer_alive(mo_pf_file *f)
 {
     struct pf_node *n = f->node;
     pthread_mutex_lock(&table_mu);
-    int here = n->writer && n->writer != f;
+    int here = (n->writer && n->writer != f) || n->wshared > ((f->held & HELD_WSHARED) ? 1 : 0);
     pthread_mutex_unlock(&table_mu);
     if (here) return 1;
     /* F_GETLK reports the locks of other processes only (this process's own never conflict) */

@@ -26,6 +26,12 @@
  * process could take the freed addresses in that instant: the map then fails with ENOMEM and
  * the old view is put back.
  *
+ * Several writers share a file by holding the writer byte and ALIVE shared (an exclusive writer
+ * holds both exclusively); the gate byte (3) and one slot byte per writer handle (2^32 + i) are
+ * plain exclusive locks. Without F_GETLK, "is slot i held" is a try-lock released at once (a new
+ * writer that meets such a probe on a free slot just takes the next one). Waiting on the write
+ * lock word cannot use WaitOnAddress (it does not work across processes): waiters poll.
+ *
  * Files cannot shrink on Windows while any view of them exists. mmapobj_close shrinks the file
  * while its own view is still mapped (no reader has the file then: it holds their presence lock
  * exclusively), so a shrink that fails with ERROR_USER_MAPPED_FILE is remembered and done by
@@ -60,12 +66,16 @@
 #define LOCK_WRITER 0  /* the writer lock */
 #define LOCK_READERS 1 /* reader presence */
 #define LOCK_ALIVE 2   /* held by the writer; tried by writer-alive probes */
+#define LOCK_GATE 3    /* the open/close gate of writers that share a file */
+#define LOCK_SLOT (UINT64_C(1) << 32) /* writer slot i: LOCK_SLOT + i */
 #define NO_SHRINK UINT64_MAX
 
 struct mo_pf_file {
     HANDLE h;
     int writable;
     int alive_held;      /* this handle holds LOCK_ALIVE (and the writer lock) */
+    int shared_held;     /* this handle holds the writer lock and LOCK_ALIVE shared */
+    uint32_t slot;       /* 1 + the writer slot this handle holds (0: none) */
     uint64_t shrink_to;  /* a shrink deferred to close (NO_SHRINK: none) */
 };
 
@@ -420,6 +430,13 @@ static void unlock_byte(mo_pf_file *f, uint64_t n)
 int mo_pf_lock_writer(mo_pf_file *f, int wait)
 {
     if (f->alive_held) return 0; /* this handle is the writer already */
+    if (f->shared_held) {
+        /* shared to exclusive: no atomic upgrade on Windows; give the shared hold up, then try
+         * (used by a closing writer to learn that it is the last one: it leaves either way) */
+        unlock_byte(f, LOCK_ALIVE);
+        unlock_byte(f, LOCK_WRITER);
+        f->shared_held = 0;
+    }
     int e = lock_byte(f, LOCK_WRITER, 1, wait);
     if (e) return e;
     /* the writer byte is ours: ALIVE can only be held for an instant by a probe */
@@ -430,6 +447,90 @@ int mo_pf_lock_writer(mo_pf_file *f, int wait)
     }
     f->alive_held = 1;
     return 0;
+}
+
+int mo_pf_lock_writer_shared(mo_pf_file *f)
+{
+    if (f->shared_held) return 0;
+    if (f->alive_held) {
+        /* exclusive to shared: lock shared on top, then unlock once (the exclusive hold goes) */
+        int e = lock_byte(f, LOCK_WRITER, 0, 0);
+        if (e) return e;
+        unlock_byte(f, LOCK_WRITER);
+        e = lock_byte(f, LOCK_ALIVE, 0, 1);
+        if (e) return e;
+        unlock_byte(f, LOCK_ALIVE);
+        f->alive_held = 0;
+        f->shared_held = 1;
+        return 0;
+    }
+    int e = lock_byte(f, LOCK_WRITER, 0, 0);
+    if (e) return e;
+    e = lock_byte(f, LOCK_ALIVE, 0, 1); /* a probe holds it for an instant at most */
+    if (e) {
+        unlock_byte(f, LOCK_WRITER);
+        return e;
+    }
+    f->shared_held = 1;
+    return 0;
+}
+
+int mo_pf_lock_gate(mo_pf_file *f)
+{
+    return lock_byte(f, LOCK_GATE, 1, 1);
+}
+
+void mo_pf_unlock_gate(mo_pf_file *f)
+{
+    unlock_byte(f, LOCK_GATE);
+}
+
+int mo_pf_lock_slot(mo_pf_file *f, uint32_t i)
+{
+    if (i >= MO_PF_SLOTS) return EINVAL;
+    int e = lock_byte(f, LOCK_SLOT + i, 1, 0);
+    if (e == 0 && !f->slot) f->slot = i + 1;
+    return e;
+}
+
+int mo_pf_slot_alive(mo_pf_file *f, uint32_t i)
+{
+    if (i >= MO_PF_SLOTS || f->slot == i + 1) return 0; /* this handle's own slot */
+    /* no F_GETLK: try it; a slot that can be taken has no holder */
+    int e = lock_byte(f, LOCK_SLOT + i, 1, 0);
+    if (e == 0) {
+        unlock_byte(f, LOCK_SLOT + i);
+        return 0;
+    }
+    return 1;
+}
+
+void mo_pf_wait32(uint32_t *addr, uint32_t expected, uint64_t timeout_ns)
+{
+    /* WaitOnAddress does not work across processes: poll, briefly */
+    (void)addr;
+    (void)expected;
+    if (timeout_ns >= 1000000u)
+        Sleep(1);
+    else
+        SwitchToThread();
+}
+
+void mo_pf_wake32(uint32_t *addr)
+{
+    (void)addr; /* the waiters poll */
+}
+
+static SRWLOCK global_lock = SRWLOCK_INIT;
+
+void mo_pf_global_lock(void)
+{
+    AcquireSRWLockExclusive(&global_lock);
+}
+
+void mo_pf_global_unlock(void)
+{
+    ReleaseSRWLockExclusive(&global_lock);
 }
 
 int mo_pf_lock_reader(mo_pf_file *f)
@@ -445,6 +546,8 @@ int mo_pf_lock_no_readers(mo_pf_file *f)
 int mo_pf_writer_alive(mo_pf_file *f)
 {
     if (f->alive_held) return 0; /* only this handle: no other writer */
+    /* (a writer that shares the file holds ALIVE shared: the exclusive try below fails on it,
+     * also when it is this handle; this handle asks only while it does not write) */
     int e = lock_byte(f, LOCK_ALIVE, 1, 0);
     if (e == 0) {
         unlock_byte(f, LOCK_ALIVE);

@@ -29,6 +29,12 @@ void mo_seq_end(mmapobj_map *m)
 
 int mo_writer_alive(mmapobj_map *m)
 {
+    /* the writer that made seq odd holds the write lock, whose word names its slot; with no
+     * holder named, ask whether any writer is there (one opening the file alone, or a writer of
+     * format 1.0, which knows no lock word) */
+    uint64_t w = mo_ld_acq(&m->hdr->wlock);
+    uint32_t holder = (uint32_t)w & 0x7FFFFFFFu;
+    if (holder) return mo_pf_slot_alive(m->file, holder - 1);
     return mo_pf_writer_alive(m->file);
 }
 

@@ -10,6 +10,7 @@
 #include "hash_inline.h"
 #include "mapping.h"
 #include "seqlock.h"
+#include "wlock.h"
 
 static inline uint64_t key_hash(const mmapobj_map *m, const void *key, size_t len)
 {
@@ -138,8 +139,8 @@ static inline __attribute__((always_inline)) int lookup(mmapobj_map *m, const vo
 {
     uint64_t h = key_hash(m, key, klen);
     int rc;
-    if (m->writable) {
-        /* the writer's own reads: nothing changes under it */
+    if (mo_stable(m)) {
+        /* a writer holding the lock: nothing changes under it */
         rc = probe(m, key, klen, h, hit);
         if (rc == MMAPOBJ_OK && copy) {
             if (__builtin_expect(hit->vlen + (size_t)1 > m->scratch_cap, 0)) {
@@ -439,11 +440,12 @@ static int do_set(mmapobj_map *m, const void *key, size_t klen, int32_t kind, co
     }
     uint64_t foot = mo_record_footprint(klen, len);
     uint64_t off = mo_ld(&h->alloc_end);
-    if (__builtin_expect(!mo_fi_has_free(m) && off >= m->fresh_from && off + foot <= m->valid,
+    if (__builtin_expect(!mo_fi_has_free(m) && off >= mo_ld(&h->fresh_end) &&
+                             off + foot <= m->valid,
                          1)) {
         /* fast path: no free blocks to reuse, never-used room at the bump pointer (4-aligned) */
         mo_st(&h->alloc_end, off + foot);
-        m->fresh_from = off + foot;
+        mo_st(&h->fresh_end, off + foot);
         rc = MMAPOBJ_OK;
     } else {
         rc = mo_alloc(m, foot, MO_RECORD_ALIGN, &off);
@@ -492,7 +494,12 @@ MMAPOBJ_API int mmapobj_set(mmapobj_map *m, const void *key, size_t klen, int32_
     if (len > MMAPOBJ_MAX_VALUE_LEN)
         return mo_err(m, MMAPOBJ_E_TOOBIG, "value of %zu bytes is longer than the maximum %zu",
                       len, (size_t)MMAPOBJ_MAX_VALUE_LEN);
-    return do_set(m, key, klen, kind, data, len);
+    rc = mo_wlock_acquire(m);
+    if (__builtin_expect(rc != MMAPOBJ_OK, 0)) return rc;
+    rc = do_set(m, key, klen, kind, data, len);
+    if (__builtin_expect(m->seq_odd, 0)) mo_seq_end(m);
+    mo_wlock_release(m);
+    return rc;
 }
 
 MMAPOBJ_API int mmapobj_set_string(mmapobj_map *m, const void *key, size_t klen, const void *str,
@@ -528,13 +535,9 @@ MMAPOBJ_API int mmapobj_set_number_z(mmapobj_map *m, const char *key, double val
     return mmapobj_set(m, key, strlen(key), MMAPOBJ_KIND_NUMBER, &value, sizeof value);
 }
 
-MMAPOBJ_API int mmapobj_delete(mmapobj_map *m, const void *key, size_t klen)
+static int do_delete(mmapobj_map *m, const void *key, size_t klen)
 {
-    int rc = write_check(m);
-    if (rc) return rc;
-    rc = key_check(m, key, klen);
-    if (rc) return rc;
-    if (!key) key = "";
+    int rc;
     struct mo_header *h = m->hdr;
     uint64_t hh = key_hash(m, key, klen);
     struct mo_hit hit = {0, 0, 0, 0, 0};
@@ -568,6 +571,20 @@ MMAPOBJ_API int mmapobj_delete(mmapobj_map *m, const void *key, size_t klen)
     mo_free_block(m, hit.off, mo_record_footprint(hit.klen, hit.vlen));
     mo_seq_end(m);
     return MMAPOBJ_OK;
+}
+
+MMAPOBJ_API int mmapobj_delete(mmapobj_map *m, const void *key, size_t klen)
+{
+    int rc = write_check(m);
+    if (rc) return rc;
+    rc = key_check(m, key, klen);
+    if (rc) return rc;
+    rc = mo_wlock_acquire(m);
+    if (__builtin_expect(rc != MMAPOBJ_OK, 0)) return rc;
+    rc = do_delete(m, key ? key : "", klen);
+    if (__builtin_expect(m->seq_odd, 0)) mo_seq_end(m);
+    mo_wlock_release(m);
+    return rc;
 }
 
 MMAPOBJ_API int mmapobj_delete_z(mmapobj_map *m, const char *key)

@@ -9,8 +9,22 @@
 #include "mapping.h"
 #include "seqlock.h"
 #include "walk.h"
+#include "wlock.h"
 
 #define MO_VERIFY_TRIES 8
+
+/* A free block of the writers' index, checked and added to the walk. */
+static int index_block(void *ctx, uint64_t off, uint64_t size)
+{
+    struct mo_walk *w = ctx;
+    if (off < MO_HEADER_SIZE || off % 4 || size < MO_MIN_BLOCK || size % 4) {
+        snprintf(w->msg, sizeof w->msg, "the writers' index of free space holds a bad block "
+                 "(offset %llu, %llu bytes)", (unsigned long long)off, (unsigned long long)size);
+        return MMAPOBJ_E_CORRUPT;
+    }
+    w->free_bytes += size;
+    return mo_walk_add(w, off, size, MO_BLK_FREE);
+}
 
 static int verify_once(mmapobj_map *m, char *msg, size_t cap)
 {
@@ -34,13 +48,34 @@ static int verify_once(mmapobj_map *m, char *msg, size_t cap)
     }
     /* The file's free lists are written at a writer's close (freeidx.c): while a writer has
      * the file (DIRTY), a reader checks only that the gaps match free_bytes + slack_bytes. */
-    int lists = m->writable || !(h->state_flags & MO_FLAG_DIRTY);
+    int dirty = (h->state_flags & MO_FLAG_DIRTY) != 0;
+    /* a writer holding the lock checks the writers' index of free space; anyone checks the
+     * file's free lists of a file at rest */
+    int index = mo_stable(m) && m->fi, lists = !dirty;
     rc = mo_walk_collect(m, &w, ae, lists, 1);
     if (rc) goto out;
+    if (index) {
+        rc = mo_fi_each(m, index_block, &w);
+        if (rc) goto out;
+        lists = 1;
+    }
+    /* while writers have the file open, their index of free space is a block of its own */
+    uint64_t iref = mo_ld(&h->index_ref), ibytes = 0;
+    if (dirty && iref) {
+        ibytes = mo_fi_block_size(m->base, m->valid, iref);
+        if (!ibytes && mo_stable(m) && iref != MO_INDEX_IN_HEADER) {
+            snprintf(w.msg, sizeof w.msg, "index_ref %llu (header offset 200) names no index "
+                     "block", (unsigned long long)iref);
+            rc = MMAPOBJ_E_CORRUPT;
+            goto out;
+        }
+        if (ibytes) rc = mo_walk_add(&w, iref, ibytes, MO_BLK_INDEX);
+        if (rc) goto out;
+    }
     rc = mo_walk_check_overlap(&w, ae);
     if (rc) goto out;
     rc = MMAPOBJ_E_CORRUPT;
-    uint64_t gaps = (ae - MO_HEADER_SIZE) - w.record_bytes - w.table_bytes - w.free_bytes;
+    uint64_t gaps = (ae - MO_HEADER_SIZE) - w.record_bytes - w.table_bytes - w.free_bytes - ibytes;
     if (mo_ld(&h->count) != w.live) {
         snprintf(w.msg, sizeof w.msg, "count %llu (header offset 128) but the table holds %llu keys",
                  (unsigned long long)mo_ld(&h->count), (unsigned long long)w.live);
@@ -96,8 +131,10 @@ MMAPOBJ_API int mmapobj_verify(mmapobj_map *m)
     char msg[MO_ERRMSG_CAP - 64];
     int rc = MMAPOBJ_OK;
     if (m->writable) {
-        mo_fi_persist(m); /* the file's free lists are checked: bring them up to date */
+        rc = mo_wlock_acquire(m);
+        if (rc) return rc;
         rc = verify_once(m, msg, sizeof msg);
+        mo_wlock_release(m);
     } else {
         for (int t = 0; t < MO_VERIFY_TRIES; t++) {
             int r2 = mo_reader_remap(m);
@@ -107,7 +144,7 @@ MMAPOBJ_API int mmapobj_verify(mmapobj_map *m)
             if (r2) return r2;
             rc = verify_once(m, msg, sizeof msg);
             int moved = mo_seq_read_retry(m, s1);
-            if (rc == MMAPOBJ_OK || (!moved && !mo_writer_alive(m))) break;
+            if (rc == MMAPOBJ_OK || (!moved && !mo_pf_writer_alive(m->file))) break;
         }
     }
     if (rc) return mo_err(m, rc, "verify: %s", msg);

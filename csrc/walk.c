@@ -39,7 +39,13 @@ static int cmp_block(const void *a, const void *b)
 
 static const char *blk_name(uint32_t t)
 {
-    return t == MO_BLK_TABLE ? "table" : t == MO_BLK_RECORD ? "record" : "free block";
+    return t == MO_BLK_TABLE ? "table" : t == MO_BLK_RECORD ? "record"
+         : t == MO_BLK_INDEX ? "writers' index block" : "free block";
+}
+
+int mo_walk_add(struct mo_walk *w, uint64_t off, uint64_t size, uint32_t type)
+{
+    return add_block(w, off, size, type, 0);
 }
 
 int mo_walk_check_overlap(struct mo_walk *w, uint64_t limit)

@@ -13,7 +13,7 @@ struct mo_block {
     uint32_t aux;  /* slot index or class */
 };
 
-enum { MO_BLK_TABLE = 0, MO_BLK_RECORD = 1, MO_BLK_FREE = 2 };
+enum { MO_BLK_TABLE = 0, MO_BLK_RECORD = 1, MO_BLK_FREE = 2, MO_BLK_INDEX = 3 };
 
 struct mo_walk {
     struct mo_block *blocks;
@@ -32,5 +32,7 @@ int mo_walk_collect(mmapobj_map *m, struct mo_walk *w, uint64_t limit, int free_
 /* Sorts the blocks and checks they do not overlap and lie in [8192, limit). */
 int mo_walk_check_overlap(struct mo_walk *w, uint64_t limit);
 void mo_walk_free(struct mo_walk *w);
+/* Adds a block of the given type (the writers' index block). */
+int mo_walk_add(struct mo_walk *w, uint64_t off, uint64_t size, uint32_t type);
 
 #endif

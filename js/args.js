@@ -4,7 +4,7 @@
 
 const { showKey, argTypeError, argValueError, rangeError } = require('./errors');
 
-const OPTION_NAMES = ['fileSize', 'buckets', 'maxFileSize'];
+const OPTION_NAMES = ['fileSize', 'buckets', 'maxFileSize', 'exclusive'];
 
 /** A short name of v's type for messages: 'string', 'null', 'Buffer', 'object'... */
 function describeType(v) {
@@ -48,9 +48,18 @@ function pathArg(p, what) {
   return p;
 }
 
-/** Normalises Create's arguments: (path, opts) or (path, fileSize, buckets, maxFileSize). */
+function boolArg(name, v) {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw argTypeError(`${name} must be true or false, got ${describeType(v)}`);
+  return v;
+}
+
+/**
+ * Normalises Create's arguments: (path, opts), or (path, fileSize, buckets, maxFileSize) with an
+ * optional { exclusive } object after the sizes.
+ */
 function createOptions(args) {
-  const [, a, b, c] = args;
+  const [, a, b, c, d] = args;
   if (a !== null && typeof a === 'object') {
     if (args.length > 2) throw argValueError('Create: pass either an options object or sizes, not both');
     for (const k of Object.keys(a)) {
@@ -62,12 +71,30 @@ function createOptions(args) {
       fileSize: sizeArg('fileSize', a.fileSize),
       buckets: sizeArg('buckets', a.buckets),
       maxFileSize: sizeArg('maxFileSize', a.maxFileSize),
+      exclusive: boolArg('exclusive', a.exclusive),
     };
+  }
+  let exclusive = false;
+  if (d !== undefined) {
+    if (d === null || typeof d !== 'object') {
+      throw argTypeError(
+        `Create: after max_file_size only an options object ({ exclusive }) may follow, got ${describeType(d)}`
+      );
+    }
+    for (const k of Object.keys(d)) {
+      if (k !== 'exclusive') {
+        throw argValueError(
+          `Create: unknown option "${k}" after the sizes (only exclusive; the sizes go in their places)`
+        );
+      }
+    }
+    exclusive = boolArg('exclusive', d.exclusive);
   }
   return {
     fileSize: sizeArg('file_size', a),
     buckets: sizeArg('initial_bucket_count', b),
     maxFileSize: sizeArg('max_file_size', c),
+    exclusive,
   };
 }
 

@@ -109,7 +109,7 @@ function showKey(key) {
 
 // The libmmapobj function behind each operation of map.js (an error's `syscall`).
 const SYSCALL = {
-  create: 'mmapobj_create',
+  create: 'mmapobj_create_ex',
   open: 'mmapobj_open',
   reopen: 'mmapobj_open',
   close: 'mmapobj_close',
@@ -123,6 +123,7 @@ const SYSCALL = {
   verify: 'mmapobj_verify',
   iter_open: 'mmapobj_iter_open',
   iterate: 'mmapobj_iter_batch',
+  transaction: 'mmapobj_lock',
 };
 
 /**

@@ -10,7 +10,7 @@
 
 const { types } = require('util');
 const { isMainThread } = require('worker_threads');
-const { fn, codes, view, STATUS, KIND, THREAD_EXIT_CLOSES } = require('./native');
+const { fn, codes, view, STATUS, KIND, THREAD_EXIT_CLOSES, CREATE_FLAGS } = require('./native');
 const errors = require('./errors');
 const { MmapObjError, fromCode, typeError, argTypeError, argValueError, rangeError, TEXT, showKey } = errors;
 const args = require('./args');
@@ -40,6 +40,8 @@ const get_z = fn.get_z;
 const get_cstr = fn.get_cstr;
 const has_z = fn.has_z;
 const copy_last = fn.copy_last;
+const lock = fn.lock;
+const unlock = fn.unlock;
 const byteLength = Buffer.byteLength;
 const isUint8Array = types.isUint8Array;
 
@@ -105,7 +107,9 @@ class SharedMap {
   /**
    * Opens `path` for writing, creating it if it does not exist (an existing file keeps its data).
    * @param {string|URL} path
-   * @param {{fileSize?: number, buckets?: number, maxFileSize?: number}} [options]
+   * Other writers (processes, threads, handles) may write the file at the same time, unless one
+   * of them (or this one) asked for `exclusive: true`: then the others get MMAPOBJ_E_LOCKED.
+   * @param {{fileSize?: number, buckets?: number, maxFileSize?: number, exclusive?: boolean}} [options]
    */
   static create(path, options) {
     path = args.pathArg(path, 'SharedMap.create');
@@ -300,6 +304,44 @@ class SharedMap {
     if (rc === OK) return true;
     if (rc === NOTFOUND) return false;
     throw fromCode(rc, { handle: h, path: this.#path, key, op: 'delete' });
+  }
+
+  /**
+   * Runs fn() while holding the file's write lock, and returns what it returns: the gets, sets and
+   * deletes inside it are not interleaved with other writers' (any process, thread or handle), so
+   * a read-modify-write is atomic against them. Readers may still see the sets one by one. Nested
+   * calls (on this map or another writer of the same file in this thread) run inside the outer
+   * one. If fn throws, the lock is released and the exception propagates; the writes fn made stay.
+   * fn must be synchronous (a returned Promise is refused: the lock cannot be held across await).
+   * @template T
+   * @param {() => T} fn
+   * @returns {T}
+   */
+  transaction(fn) {
+    const h = this.#h;
+    if (typeof fn !== 'function') throw argTypeError(`transaction: ${describeType(fn)} is not a function`);
+    if (h === null) throw this.#closed(TEXT.WRITE_CLOSED);
+    if (!this.#writable) {
+      throw new MmapObjError(`${TEXT.READONLY} (transaction needs a writer)`, { code: E_READONLY, path: this.#path });
+    }
+    const rc = lock(h);
+    if (rc !== OK) throw fromCode(rc, { handle: h, path: this.#path, op: 'transaction' });
+    let result;
+    try {
+      result = fn();
+    } finally {
+      // (a close inside fn gave the lock back with the handle)
+      if (this.#h === h) unlock(h);
+    }
+    const thenable = result !== null && (typeof result === 'object' || typeof result === 'function');
+    if (thenable && typeof result.then === 'function') {
+      result.then(undefined, () => {}); // its rejection is reported by the TypeError below
+      throw argValueError(
+        'transaction: fn returned a Promise: the write lock cannot be held across await (the part ' +
+          'of fn after its first await ran without it); pass a synchronous function'
+      );
+    }
+    return result;
   }
 
   /** Removes every key (writer only). */
@@ -576,7 +618,8 @@ const NOT_CLONEABLE = function SharedMap() { /* cannot be cloned: post its path,
 
 function createMap(path, o) {
   const out = [null];
-  const rc = fn.create(path, o.fileSize, o.buckets, o.maxFileSize, out);
+  const flags = o.exclusive ? CREATE_FLAGS.EXCLUSIVE : 0;
+  const rc = fn.create_ex(path, o.fileSize, o.buckets, o.maxFileSize, flags, out);
   if (rc !== OK) throw fromCode(rc, { path, op: 'create' });
   return new SharedMap(CONSTRUCT, out[0], path, true);
 }

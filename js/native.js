@@ -132,6 +132,10 @@ const fn = {
     'int mmapobj_create(const char *path, uint64_t initial_size, uint64_t initial_buckets, ' +
       'uint64_t max_size, _Out_ mmapobj_map **out)'
   ),
+  create_ex: lib.func(
+    'int mmapobj_create_ex(const char *path, uint64_t initial_size, uint64_t initial_buckets, ' +
+      'uint64_t max_size, uint32_t flags, _Out_ mmapobj_map **out)'
+  ),
   open: lib.func('int mmapobj_open(const char *path, _Out_ mmapobj_map **out)'),
   close: lib.func('int mmapobj_close(_Inout_ mmapobj_map **m)'),
   flush: lib.func('int mmapobj_flush(mmapobj_map *m)'),
@@ -157,6 +161,10 @@ const fn = {
   ),
   delete_z: lib.func('int mmapobj_delete_z(mmapobj_map *m, const char *key)'),
   delete: lib.func('int mmapobj_delete(mmapobj_map *m, const char *key, size_t klen)'),
+
+  // The write lock (several writers on one file): held across SharedMap#transaction.
+  lock: lib.func('int mmapobj_lock(mmapobj_map *m)'),
+  unlock: lib.func('int mmapobj_unlock(mmapobj_map *m)'),
 
   count: lib.func('int64_t mmapobj_count(mmapobj_map *m)'),
   stat: lib.func('int mmapobj_stat(mmapobj_map *m, _Out_ mmapobj_stats *out)'),
@@ -218,6 +226,8 @@ module.exports = {
   THREAD_EXIT_CLOSES,
   /** enum mmapobj_kind: the kind of a value in the status block and in iteration batches. */
   KIND: Object.freeze({ NONE: 0, STRING: 1, NUMBER: 2, BYTES: 3 }),
+  /** Flags of mmapobj_create_ex (MMAPOBJ_CREATE_EXCLUSIVE; test/js/writers.test.js checks its effect). */
+  CREATE_FLAGS: Object.freeze({ EXCLUSIVE: 1 }),
   /** A view (ArrayBuffer) over `len` bytes of C memory at BigInt pointer `ptr`. */
   view: (ptr, len) => koffi.view(ptr, len),
 };

@@ -2,8 +2,9 @@
  * mmapobj.h - the public C API of libmmapobj.
  *
  * libmmapobj maps a file into memory and serves it as a string-keyed hash map
- * to many processes at once: one writer per file, any number of lock-free
- * readers in other processes that see each set/delete as soon as it returns.
+ * to many processes at once: any number of writers (serialized by a lock in
+ * the file) and any number of lock-free readers, in any processes and threads,
+ * that see each set/delete as soon as it returns.
  * The file format is described byte by byte in docs/FORMAT.md.
  *
  * Conventions
@@ -21,9 +22,16 @@
  *  - Lengths in memory are size_t; offsets and counts on disk are uint64_t.
  *
  * Caveats
- *  - One writer per file, enforced with an open-file-description lock that
- *    dies with its process. A second writer (any process, or a second handle
- *    in the same process) gets MMAPOBJ_E_LOCKED.
+ *  - Writers: any number of writer handles (any process or thread, several in
+ *    one thread too) write one file at once; each set and delete takes the
+ *    file's write lock for its duration (no system call when it is free) and
+ *    is atomic. mmapobj_lock/mmapobj_unlock hold it across a batch. A writer
+ *    that dies (SIGKILL included) holding it blocks the others for about
+ *    10 ms; the next one repairs the file. A writer opened with
+ *    MMAPOBJ_CREATE_EXCLUSIVE has the file alone: every other writer gets
+ *    MMAPOBJ_E_LOCKED, as does every writer while it is open.
+ *  - Do not wait for another process's or thread's writer while holding the
+ *    lock (mmapobj_lock) on the same file: that one waits for you.
  *  - A handle is not thread-safe: use it from one thread at a time. Different
  *    handles may be used from different threads concurrently.
  *  - A handle belongs to the thread that opened it (or adopted it, see
@@ -224,8 +232,9 @@ MMAPOBJ_API const char *mmapobj_errmsg(const mmapobj_map *m);
  * creating leaves a file the next create starts again). A new file is
  * built unnamed in the same directory (O_TMPFILE, else a temporary name)
  * and linked into place complete; a dangling symbolic link at path is left
- * alone (E_NOENT), its target is not created. On success *out is a new handle. The writer lock is held until
- * close.
+ * alone (E_NOENT), its target is not created. On success *out is a new
+ * writer handle; other writers may have the file open at the same time
+ * (see mmapobj_create_ex for exclusivity).
  * Errors: E_INVAL (NULL or empty path, NULL out, max_size smaller than
  *   needed or smaller than an existing file, initial_size larger than
  *   max_size (or than the default max_size when max_size is 0),
@@ -240,6 +249,22 @@ MMAPOBJ_API const char *mmapobj_errmsg(const mmapobj_map *m);
 MMAPOBJ_API int mmapobj_create(const char *path, uint64_t initial_size,
                                uint64_t initial_buckets, uint64_t max_size,
                                mmapobj_map **out);
+
+/* Flags of mmapobj_create_ex. */
+#define MMAPOBJ_CREATE_EXCLUSIVE 1u /* this handle has the file alone: no other writer */
+
+/* mmapobj_create with flags (mmapobj_create is flags 0). Without
+ * MMAPOBJ_CREATE_EXCLUSIVE the file is shared with every other writer that
+ * does not ask for exclusivity; E_LOCKED (naming the file) only when an
+ * exclusive writer (or a writer of library 1.0) has it. With it, E_LOCKED
+ * when any other writer has the file open, and every writer that comes later
+ * gets E_LOCKED until this handle is closed. A writer that joins others may
+ * keep or lower max_size (0 keeps it) but not raise it (E_INVAL): their
+ * address reservations could not follow. Errors: those of mmapobj_create,
+ * E_INVAL for an unknown flag. Thread-safe. */
+MMAPOBJ_API int mmapobj_create_ex(const char *path, uint64_t initial_size,
+                                  uint64_t initial_buckets, uint64_t max_size,
+                                  uint32_t flags, mmapobj_map **out);
 
 /* Opens an existing file read-only. Never blocks on a writer, except for the
  * instant in which a closing writer shrinks the file. Holds a shared reader
@@ -257,12 +282,13 @@ MMAPOBJ_API int mmapobj_open(const char *path, mmapobj_map **out);
 MMAPOBJ_API int mmapobj_adopt(mmapobj_map *m);
 
 /* Closes *m and sets *m to NULL; a NULL *m (or m) is a no-op returning
- * MMAPOBJ_OK, so close is idempotent. A writer's close syncs nothing (use
- * mmapobj_flush), marks the file clean and shrinks it to the bytes in use
- * when no reader has it open. Returns E_IO if shrinking failed; the handle
- * is closed either way. Closing from another thread than the handle's owner
- * is fine, but not while the owner thread may be ending: its exit would
- * close the handle too (see Caveats); adopt it first. */
+ * MMAPOBJ_OK, so close is idempotent. A writer's close gives back the write
+ * lock if it holds it and syncs nothing (use mmapobj_flush); the last writer
+ * to close marks the file clean and shrinks it to the bytes in use when no
+ * reader has it open. Returns E_IO if shrinking failed; the handle is closed
+ * either way. Closing from another thread than the handle's owner is fine,
+ * but not while the owner thread may be ending: its exit would close the
+ * handle too (see Caveats); adopt it first. */
 MMAPOBJ_API int mmapobj_close(mmapobj_map **m);
 
 /* Writes the map to stable storage (msync + fsync). Needed only for
@@ -318,9 +344,25 @@ MMAPOBJ_API int mmapobj_has_z(mmapobj_map *m, const char *key);
 
 /* ---- writes (writer handles only) --------------------------------------- */
 
+/* Takes the file's write lock and holds it until the matching
+ * mmapobj_unlock, so that a batch of gets, sets and deletes through this
+ * handle (or another writer handle of the same file in the same thread) is
+ * not interleaved with other writers': a read-modify-write is atomic against
+ * them. Readers still see each set as it happens. Calls nest (the lock is
+ * given back at the outermost unlock). Waits while another writer holds it; a
+ * holder that died is detected within about 10 ms, and its half-done
+ * operation is repaired here. Errors: E_CLOSED, E_READONLY, and those of a
+ * repair (E_CORRUPT, E_FULL, E_NOMEM, E_IO) with nothing held. */
+MMAPOBJ_API int mmapobj_lock(mmapobj_map *m);
+
+/* Gives back one level taken by mmapobj_lock. Errors: E_CLOSED,
+ * E_READONLY, E_INVAL (this handle does not hold the lock). */
+MMAPOBJ_API int mmapobj_unlock(mmapobj_map *m);
+
 /* Sets key to a value of the given kind, replacing any old value. When this
  * returns MMAPOBJ_OK, every reader sees the new value. On any error nothing
- * changed and the handle stays usable.
+ * changed and the handle stays usable. Takes the write lock for the
+ * operation unless the handle holds it (mmapobj_lock).
  * Errors: E_CLOSED, E_READONLY, E_INVAL (NULL pointers with length > 0, bad
  *   kind), E_TOOBIG (key > MMAPOBJ_MAX_KEY_LEN or value >
  *   MMAPOBJ_MAX_VALUE_LEN), E_FULL (the file would exceed max_file_size),

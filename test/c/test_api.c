@@ -290,12 +290,15 @@ static void test_values(void)
     CHECK_RC(r, mmapobj_delete_z(r, "n"), MMAPOBJ_E_READONLY);
     CHECK(mmapobj_has(r, "n", 1) == 1);
 
-    /* a second writer is refused, naming the file */
+    /* a second writer shares the file; an exclusive one is refused, naming the file */
     mmapobj_map *w2 = NULL;
-    CHECK_RC(NULL, mmapobj_create(path, 0, 0, 0, &w2), MMAPOBJ_E_LOCKED);
+    CHECK_RC(NULL, mmapobj_create_ex(path, 0, 0, 0, MMAPOBJ_CREATE_EXCLUSIVE, &w2), MMAPOBJ_E_LOCKED);
     CHECK(w2 == NULL);
     CHECK(strstr(mmapobj_errmsg(NULL), path) != NULL);
     CHECK(strstr(mmapobj_errmsg(NULL), "locked") != NULL);
+    CHECK_OK(NULL, mmapobj_create(path, 0, 0, 0, &w2));
+    CHECK(mmapobj_count(w2) == 7);
+    CHECK_OK(w2, mmapobj_close(&w2));
 
     /* stats */
     mmapobj_stats s;
@@ -430,10 +433,11 @@ static void test_create_file_mode(void)
 
 static void test_two_handles_one_process(void)
 {
-    /* a reader and a writer in one process: closing the reader keeps the writer's lock */
+    /* a reader and an exclusive writer in one process: closing the reader keeps the writer's
+     * lock */
     const char *path = test_path(dir, "two");
     mmapobj_map *m = NULL, *r = NULL, *w2 = NULL;
-    CHECK_OK(NULL, mmapobj_create(path, 0, 0, 0, &m));
+    CHECK_OK(NULL, mmapobj_create_ex(path, 0, 0, 0, MMAPOBJ_CREATE_EXCLUSIVE, &m));
     CHECK_OK(NULL, mmapobj_open(path, &r));
     CHECK_OK(NULL, mmapobj_close(&r));
     CHECK_RC(NULL, mmapobj_create(path, 0, 0, 0, &w2), MMAPOBJ_E_LOCKED);
@@ -474,7 +478,8 @@ static void test_handles_keep_process_locks(void)
      * the last handle of the file is closed. */
     const char *path = test_path(dir, "locks");
     mmapobj_map *w = NULL, *r[8] = {NULL};
-    CHECK_OK(NULL, mmapobj_create(path, 0, 0, 0, &w));
+    /* (exclusive: a writer of another process is refused as long as w's lock holds) */
+    CHECK_OK(NULL, mmapobj_create_ex(path, 0, 0, 0, MMAPOBJ_CREATE_EXCLUSIVE, &w));
     CHECK_OK(w, mmapobj_set_string(w, "k", 1, "v", 1));
     int base = open_fds();
     int rounds = getenv("MMAPOBJ_TEST_QUICK") ? 40 : 200; /* each open reserves address space: slow under qemu */
@@ -492,7 +497,7 @@ static void test_handles_keep_process_locks(void)
     CHECK_OK(NULL, mmapobj_close(&w));
     mmapobj_value v;
     CHECK_OK(r[0], mmapobj_get(r[0], "k", 1, &v));
-    CHECK_OK(NULL, mmapobj_create(path, 0, 0, 0, &w)); /* the writer lock was released */
+    CHECK_OK(NULL, mmapobj_create_ex(path, 0, 0, 0, MMAPOBJ_CREATE_EXCLUSIVE, &w)); /* released */
     CHECK_OK(NULL, mmapobj_close(&w));
     CHECK_OK(NULL, mmapobj_close(&r[0]));
     CHECK(open_fds() == base - 1); /* base counted the writer's own descriptor */

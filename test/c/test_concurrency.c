@@ -15,9 +15,10 @@
  * The file starts small and must grow to several times its initial size during the run.
  * Two phases: "steady" (the writer reopens rarely) and "open/close churn" (the writer closes and
  * reopens every ~200 operations and readers reopen every few rounds, so opens race growth and a
- * closing writer's shrink), and "writer handover" (three processes take turns as the writer:
- * E_LOCKED for the others, never two at once; one of them is killed and the next repairs the
- * file under the readers). At the end the readers, then the parent, check the exact final state.
+ * closing writer's shrink), and "writer handover" (three processes take turns as the exclusive
+ * writer (MMAPOBJ_CREATE_EXCLUSIVE): E_LOCKED for the others, never two at once; one of them is
+ * killed and the next repairs the file under the readers). Several writers at once:
+ * test_writers.c. At the end the readers, then the parent, check the exact final state.
  * Knobs: MMAPOBJ_TEST_LONG=1 (minutes), MMAPOBJ_TEST_QUICK=1 (valgrind), MMAPOBJ_TEST_SECONDS=N,
  * MMAPOBJ_TEST_READERS=N, MMAPOBJ_TEST_SEED=N. */
 #include <stdatomic.h>
@@ -492,9 +493,9 @@ static int reader_main(int argc, char **argv)
 
 #define CANDIDATES 3
 
-/* One of CANDIDATES processes that take turns as the writer: each tries mmapobj_create until it
- * gets the lock (the others get E_LOCKED), applies a few hundred operations to its own keys
- * (k % CANDIDATES == id), and closes. Two writers at once would show as active > 1. */
+/* One of CANDIDATES processes that take turns as the exclusive writer: each tries
+ * mmapobj_create_ex(MMAPOBJ_CREATE_EXCLUSIVE) until it gets the file (the others get E_LOCKED),
+ * applies a few hundred operations to its own keys (k % CANDIDATES == id), and closes. Two writers at once would show as active > 1. */
 /* Role "candidate" SHARED ID. */
 static int candidate_main(int argc, char **argv)
 {
@@ -508,7 +509,7 @@ static int candidate_main(int argc, char **argv)
     double t0 = relia_now();
     while (relia_now() - t0 < g_seconds || sessions == 0) {
         mmapobj_map *w = NULL;
-        int rc = mmapobj_create(g_path, 0, 0, 0, &w);
+        int rc = mmapobj_create_ex(g_path, 0, 0, 0, MMAPOBJ_CREATE_EXCLUSIVE, &w);
         if (rc == MMAPOBJ_E_LOCKED) {
             if (!strstr(mmapobj_errmsg(NULL), g_path)) relia_fail("candidate %u: E_LOCKED message does not name the file", id);
             locked++;

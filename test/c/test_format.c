@@ -96,8 +96,17 @@ int main(void)
     CHECK(u64at(168) == 1 && u64at(176) == 0 && u64at(184) == 0);
     CHECK(u32at(192) == 1);          /* DIRTY while a writer has it open */
     CHECK(u32at(196) == (uint32_t)getpid());
-    CHECK(zero(200, 4096));
-    CHECK(zero(4096, 8192));         /* no free blocks */
+    /* the writers' run-time state (zero at rest) */
+    CHECK(u64at(200) == 0);                  /* state_checksum: stored by a clean close only */
+    CHECK(u64at(208) == 1088);               /* index_ref: the index block inside the header */
+    CHECK(u64at(216) == table_end + 16);     /* fresh_end: the high-water mark of alloc_end */
+    CHECK(zero(224, 256));
+    CHECK(u64at(256) == UINT64_C(1) << 32);  /* wlock: free, epoch 1 (one set took it) */
+    CHECK(zero(264, 1088));                  /* rest of the lock area, the class bitmap */
+    CHECK(u32at(1088) == 0x58444946u);       /* "FIDX" */
+    CHECK(u64at(1096) == 64 + 32 * 80);      /* footprint of 32 nodes */
+    CHECK(u32at(1104) == 32 && u32at(1108) == 0 && u64at(1120) == 0 && u64at(1128) == 63);
+    CHECK(zero(4096, 8192));         /* no free blocks: no class heads */
     /* table block */
     CHECK(memcmp(file + 8192, "\x54\x54\x42\x4C", 4) == 0 && u32at(8196) == 11);
     CHECK(u64at(8200) == 0);
@@ -117,8 +126,10 @@ int main(void)
     CHECK(memcmp(file + rec, "\x05\x00\x00\x00\x01\x00\x00\x00" "ab", 10) == 0);
 
     printf("worked example: mmapobj_create(path, 0, 0, 0) + set \"a\" = string \"b\"\n");
-    printf("header bytes 0..255:\n");
-    dump(0, 256);
+    printf("header bytes 0..271:\n");
+    dump(0, 272);
+    printf("the first index block in the header (64-byte header):\n");
+    dump(1088, 64);
     printf("table block at %llu (first 16 bytes):\n", (unsigned long long)toff);
     dump(8192, 16);
     printf("record at %llu:\n", (unsigned long long)rec);
@@ -139,6 +150,9 @@ int main(void)
     CHECK(u64at(rec) == ((UINT64_C(16) << 8) | 0xFE)); /* size << 8 | marker */
     CHECK(u64at(rec + 8) == 0);                    /* end of list */
     CHECK(u32at(192) == 0);                        /* clean close */
+    CHECK(u64at(200) != 0);                        /* state_checksum of the clean close */
+    CHECK(u64at(208) == 0 && zero(1024, 4096));    /* no index at rest */
+    CHECK((u64at(256) & 0x7FFFFFFF) == 0);         /* the lock is free */
     CHECK(u64at(80) == MMAPOBJ_DEFAULT_FILE_SIZE); /* not shrunk: a reader had it open */
     CHECK_OK(NULL, mmapobj_close(&r));
     /* clean close with no reader: shrunk to alloc_end, file_size follows */

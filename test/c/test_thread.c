@@ -31,7 +31,8 @@ static void test_exit_closes(const char *dir)
     CHECK(pthread_create(&t, NULL, leave_open, NULL) == 0);
     CHECK(pthread_join(t, NULL) == 0);
     mmapobj_map *w;
-    CHECK_OK(NULL, mmapobj_create(g_path, 0, 0, 0, &w)); /* E_LOCKED if the writer lived on */
+    /* (alone: E_LOCKED if the thread's writer lived on) */
+    CHECK_OK(NULL, mmapobj_create_ex(g_path, 0, 0, 0, MMAPOBJ_CREATE_EXCLUSIVE, &w));
     mmapobj_value v;
     CHECK_OK(w, mmapobj_get(w, "from", 4, &v));
     CHECK(v.len == 6 && memcmp(v.data, "thread", 6) == 0);
@@ -61,8 +62,8 @@ static void test_closed_before_exit(const char *dir)
     pthread_t t;
     CHECK(pthread_create(&t, NULL, close_one, NULL) == 0);
     CHECK(pthread_join(t, NULL) == 0);
-    mmapobj_map *w;
-    CHECK_OK(NULL, mmapobj_create(g_path, 0, 0, 0, &w));
+    mmapobj_map *w; /* alone: E_LOCKED if the thread's writer lived on */
+    CHECK_OK(NULL, mmapobj_create_ex(g_path, 0, 0, 0, MMAPOBJ_CREATE_EXCLUSIVE, &w));
     CHECK_OK(w, mmapobj_close(&w));
     unlink(g_path);
 }
@@ -125,7 +126,8 @@ static void test_handoff(const char *dir, int adopt)
         /* the opener has ended; the adopted handle is still open and ours */
         CHECK_OK(w, mmapobj_set_number(w, "n", 1, 7));
         mmapobj_map *second;
-        CHECK_RC(NULL, mmapobj_create(g_path, 0, 0, 0, &second), MMAPOBJ_E_LOCKED);
+        CHECK_RC(NULL, mmapobj_create_ex(g_path, 0, 0, 0, MMAPOBJ_CREATE_EXCLUSIVE, &second),
+                 MMAPOBJ_E_LOCKED);
         CHECK_OK(w, mmapobj_adopt(w)); /* adopting one's own handle is a no-op */
         CHECK_OK(w, mmapobj_close(&w));
     }

@@ -421,8 +421,17 @@ EOF
     printf '{"key":"ok","number":1}\n{"key":"k\000","string":"v"}\n' >"$D/bad.jsonl"
     run 65 load "$D/m.mo" "$D/bad.jsonl" && has "$D/err" "bad.jsonl:2:10: unescaped control character 0x00"
 
-    # A writer holds the file: load refuses with 75 and changes nothing.
-    start_writer "$f"
+    # Other writers write the file meanwhile: load writes next to them (several writers share a
+    # file), and both writers' pairs are there afterwards.
+    rm -f "$D/shared.mo"
+    start_writer "$D/shared.mo" churn 200
+    run 0 load "$D/shared.mo" "$D/in.jsonl" && has "$D/err" "stored 13 pairs"
+    stop_writer
+    run 0 get "$D/shared.mo" last && same "$D/out" <(printf 'no newline at the end\n')
+    "$H" has "$D/shared.mo" c199 || fail "the other writer's pairs are missing after load"
+    run 0 verify -q "$D/shared.mo"
+    # A writer that wants the file alone (exclusive, as compact does): load refuses with 75.
+    start_writer "$f" lockonly
     run 75 load "$f" "$D/in.jsonl" && has "$D/err" "$f"
     stop_writer
 

@@ -87,6 +87,11 @@ test('docs/API.md: printed results are what the comments say', () => {
   assert.is(out[2], '<Buffer 01 02 03>');
 });
 
+test('docs/API.md: the several-writers example prints what its comments say', () => {
+  const block = jsBlocks(API()).find((b) => b.includes("SharedMap.create('counter.mmo')"));
+  assert.is(runExample(block), '1 1\nchanged my mind the throw\nMMAPOBJ_E_LOCKED\n');
+});
+
 /** The lines of `// comment` that follow the last statement of a block: what it prints. */
 function trailingComments(src) {
   const lines = src.trimEnd().split('\n');

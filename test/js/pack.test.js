@@ -101,14 +101,14 @@ test('installed with --ignore-scripts and no compiler on PATH: the prebuild load
   assert.not.ok(fs.existsSync(path.join(pkgDir, 'build')), 'nothing was built');
 
   const file = path.join(dir, 'shared.mmo');
-  // process 1 creates and writes, and while it holds the writer, process 2 opens, reads, and
-  // finds the writer lock taken
+  // process 1 creates and writes, and while it has the file open, process 2 opens, reads, and
+  // cannot have the file alone (a writer is there)
   fs.writeFileSync(
     path.join(app, 'reader.js'),
     `const { Open, Create } = require('mmapobj');
     const r = new Open(${JSON.stringify(file)});
     let locked = null;
-    try { new Create(${JSON.stringify(file)}); } catch (e) { locked = e.code; }
+    try { new Create(${JSON.stringify(file)}, { exclusive: true }); } catch (e) { locked = e.code; }
     console.log(JSON.stringify({ g: r.greeting, negZero: Object.is(r.n, -0), keys: Object.keys(r).sort(), locked }));
     r.close();`
   );

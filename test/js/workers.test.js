@@ -66,8 +66,8 @@ test('a writer in a worker, readers in the main thread and in other workers', as
     assert.is(await done, 0);
   }
   r.close();
-  // The worker's writer lock is gone with its close.
-  const again = new Create(file);
+  // The worker's writer is gone with its close: the file can be had alone.
+  const again = new Create(file, { exclusive: true });
   assert.is(again.n0, 'nvalue-0');
   again.close();
 });
@@ -135,7 +135,7 @@ for (const how of ['ends', 'calls process.exit()']) {
       wk.on('exit', resolve);
     });
     assert.is(code, 0);
-    const w = new Create(file); // throws MMAPOBJ_E_LOCKED if the worker's handle were still open
+    const w = new Create(file, { exclusive: true }); // MMAPOBJ_E_LOCKED if the worker's handle were still open
     assert.is(w.left, 'by a worker');
     w.close();
   });
