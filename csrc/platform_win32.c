@@ -295,7 +295,13 @@ int mo_pf_resize(mo_pf_file *f, uint64_t size)
 
 int mo_pf_sync(mo_pf_file *f)
 {
-    return FlushFileBuffers(f->h) ? 0 : last_errno();
+    if (f->writable) return FlushFileBuffers(f->h) ? 0 : last_errno();
+    /* FlushFileBuffers needs write access (fsync does not): through a second handle */
+    HANDLE w = ReOpenFile(f->h, GENERIC_READ | GENERIC_WRITE, share_all, 0);
+    if (w == INVALID_HANDLE_VALUE) return last_errno();
+    int e = FlushFileBuffers(w) ? 0 : last_errno();
+    CloseHandle(w);
+    return e;
 }
 
 /* ---- atomic creation ------------------------------------------------------------------------ */

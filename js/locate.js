@@ -15,6 +15,7 @@ const ABI_MAJOR = 1; // the soname's number: libmmapobj.so.1 / libmmapobj.1.dyli
 
 /** The library's file name on this platform. */
 function libraryName(platform = process.platform) {
+  if (platform === 'win32') return 'mmapobj.dll';
   return platform === 'darwin' ? `libmmapobj.${ABI_MAJOR}.dylib` : `libmmapobj.so.${ABI_MAJOR}`;
 }
 
@@ -62,6 +63,7 @@ const PREBUILD_TARGETS = Object.freeze([
   'linux-arm64-musl',
   'darwin-x64',
   'darwin-arm64',
+  'win32-x64',
 ]);
 
 /**

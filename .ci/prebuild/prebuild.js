@@ -10,6 +10,7 @@
 //   prebuilds/linux-arm64-musl/libmmapobj.so.1   aarch64-linux-musl
 //   prebuilds/darwin-x64/libmmapobj.1.dylib      x86_64-macos, macOS 11+ (compiled and linked only)
 //   prebuilds/darwin-arm64/libmmapobj.1.dylib    aarch64-macos, macOS 11+ (compiled and linked only)
+//   prebuilds/win32-x64/mmapobj.dll              x86_64-windows-gnu (tested under Wine: test/run-wine.sh)
 //
 // Each is checked after the build: its machine, its soname / install name, that it needs the C
 // library alone (xxHash is compiled in), the newest glibc symbol version it asks for, and that it
@@ -17,7 +18,7 @@
 // build-prebuild/<target> (kept: a second run only relinks what changed); prebuilds/ is made
 // anew on every run, so it never holds a stale library.
 //
-// Usage: node .ci/prebuild/prebuild.js [TARGET...]   (default: all six)
+// Usage: node .ci/prebuild/prebuild.js [TARGET...]   (default: all seven)
 // Where: .ci/ holds what this repository's CI and release run and the package never ships (the
 // package's js/ is shipped whole); this script is run by `npm pack` here, never by a user.
 
@@ -39,6 +40,7 @@ const TARGETS = [
   { name: 'linux-arm64-musl', zig: 'aarch64-linux-musl', machine: 'AArch64', libc: 'musl' },
   { name: 'darwin-x64', zig: 'x86_64-macos.11.0', cpu: 'X86_64', minos: '11.0' },
   { name: 'darwin-arm64', zig: 'aarch64-macos.11.0', cpu: 'ARM64', minos: '11.0' },
+  { name: 'win32-x64', zig: 'x86_64-windows-gnu', pe: true },
 ];
 
 function log(msg) {
@@ -128,6 +130,25 @@ function checkMachO(t, file, objdump) {
   return `loads ${deps.join(', ')}; macOS ${minos[1]}+; exports ${ours} _mmapobj_* symbols (and ${all.length - ours} internal ones: zig 0.11)`;
 }
 
+// A PE32+ x86-64 DLL named mmapobj.dll that imports system DLLs only and exports exactly the
+// functions marked MMAPOBJ_API (dllexport).
+function checkPe(t, file, objdump) {
+  const out = run(objdump, ['-p', file]);
+  if (!/file format coff-x86-64/.test(out) || !/Magic\s+020b/.test(out)) fail(`${file}: not a PE32+ x86-64 image`);
+  const name = /DLL name: (\S+)/.exec(out);
+  if (!name || name[1] !== 'mmapobj.dll') fail(`${file}: export name ${name && name[1]}`);
+  const imports = [...out.matchAll(/DLL Name: (\S+)/g)].map((m) => m[1]);
+  const allowed = ['kernel32.dll', 'bcrypt.dll', 'msvcrt.dll'];
+  const extra = imports.filter((d) => !allowed.includes(d.toLowerCase()));
+  if (extra.length || !imports.length) fail(`${file}: imports ${imports.join(', ')} (allowed: ${allowed.join(', ')})`);
+  const table = out.split('Export Table:')[1] || '';
+  const exported = [...table.matchAll(/^\s+\d+\s+0x[0-9a-f]+\s+(\S+)$/gim)].map((m) => m[1]);
+  const foreign = exported.filter((s) => !s.startsWith('mmapobj_'));
+  if (foreign.length) fail(`${file}: exports ${foreign.slice(0, 8).join(', ')} (only mmapobj_* may be exported)`);
+  if (!exported.includes('mmapobj_abi_version')) fail(`${file}: does not export mmapobj_abi_version`);
+  return `imports ${imports.join(', ')}; exports ${exported.length} mmapobj_* functions`;
+}
+
 // ---- build ------------------------------------------------------------------------------------
 
 function buildTarget(t, zig, tools) {
@@ -135,7 +156,9 @@ function buildTarget(t, zig, tools) {
   const darwin = t.name.startsWith('darwin');
   const linkFlags = darwin
     ? '' // zig 0.11 takes neither -s nor -exported_symbols_list for Mach-O (see checkMachO)
-    : `-s -Wl,--as-needed -Wl,--version-script=${path.join(__dirname, 'exports.map')}`;
+    : t.pe
+      ? '-s' // PE: only the dllexport functions are exported (see checkPe)
+      : `-s -Wl,--as-needed -Wl,--version-script=${path.join(__dirname, 'exports.map')}`;
   run('cmake', [
     '-S', ROOT,
     '-B', dir,
@@ -156,14 +179,14 @@ function buildTarget(t, zig, tools) {
     fail('valgrind/valgrind.h is missing on this machine (apt-get install -y valgrind)');
   }
   run('cmake', ['--build', dir, '--target', 'mmapobj', '-j', '2']);
-  const libName = darwin ? 'libmmapobj.1.dylib' : 'libmmapobj.so.1';
+  const libName = darwin ? 'libmmapobj.1.dylib' : t.pe ? 'mmapobj.dll' : 'libmmapobj.so.1';
   const built = fs.realpathSync(path.join(dir, libName));
   const destDir = path.join(OUT, t.name);
   fs.mkdirSync(destDir, { recursive: true });
   const dest = path.join(destDir, libName);
   fs.copyFileSync(built, dest);
   fs.chmodSync(dest, 0o755);
-  const note = darwin ? checkMachO(t, dest, tools.objdump) : checkElf(t, dest);
+  const note = darwin ? checkMachO(t, dest, tools.objdump) : t.pe ? checkPe(t, dest, tools.objdump) : checkElf(t, dest);
   const bytes = fs.readFileSync(dest);
   const sha = crypto.createHash('sha256').update(bytes).digest('hex');
   return { target: t.name, zig: t.zig, file: path.relative(ROOT, dest), bytes: bytes.length, sha256: sha, note };
@@ -196,8 +219,8 @@ function main() {
     if (!which([tool])) fail(`${tool} is needed (apt-get install -y cmake binutils)`);
   }
   const objdump = which(['llvm-objdump-14', 'llvm-objdump']);
-  if (!objdump && targets.some((t) => t.name.startsWith('darwin'))) {
-    fail('llvm-objdump is needed to check the macOS libraries (apt-get install -y llvm-14)');
+  if (!objdump && targets.some((t) => t.name.startsWith('darwin') || t.pe)) {
+    fail('llvm-objdump is needed to check the macOS and Windows libraries (apt-get install -y llvm-14)');
   }
   if (!fs.existsSync('/usr/include/xxhash.h')) fail('/usr/include/xxhash.h is needed (apt-get install -y libxxhash-dev)');
   const zig = zigPath({ log });

@@ -50,7 +50,7 @@ function zigPath({ log = (m) => process.stderr.write(`${m}\n`) } = {}) {
       const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
         cwd: HERE,
         env,
-        stdio: ['ignore', 'inherit', 'inherit'],
+        stdio: ['ignore', process.stderr, 'inherit'], // stdout is the zig path only
       });
       if (r.error || r.status !== 0) fail(`npm ci in ${HERE} failed (${r.error ? r.error.message : `exit ${r.status}`})`);
       if (!fs.existsSync(PACKAGED)) fail(`npm ci finished but ${PACKAGED} is missing`);

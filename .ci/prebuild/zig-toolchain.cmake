@@ -5,7 +5,8 @@
 #   cmake -S . -B build-x -DCMAKE_TOOLCHAIN_FILE=.ci/prebuild/zig-toolchain.cmake \
 #         -DZIG_EXE=/path/to/zig -DZIG_TARGET=aarch64-linux-musl
 #
-# ZIG_TARGET is a zig target triple: x86_64-linux-gnu.2.28, aarch64-linux-musl, aarch64-macos, ...
+# ZIG_TARGET is a zig target triple: x86_64-linux-gnu.2.28, aarch64-linux-musl, aarch64-macos,
+# x86_64-windows-gnu, ...
 # For an aarch64 target the tests run under qemu-aarch64 (CMAKE_CROSSCOMPILING_EMULATOR); a musl
 # target links its executables statically, so they need no aarch64 sysroot.
 cmake_minimum_required(VERSION 3.19)
@@ -26,6 +27,8 @@ elseif(_zig_os STREQUAL "macos")
   # No Xcode here: keep CMake's Darwin platform files from looking for an SDK.
   set(CMAKE_OSX_SYSROOT "" CACHE STRING "" FORCE)
   set(CMAKE_OSX_DEPLOYMENT_TARGET "" CACHE STRING "" FORCE)
+elseif(_zig_os STREQUAL "windows")
+  set(CMAKE_SYSTEM_NAME Windows) # x86_64-windows-gnu: mingw-w64 headers and C runtime (msvcrt)
 else()
   message(FATAL_ERROR "zig-toolchain.cmake: unsupported ZIG_TARGET ${ZIG_TARGET}")
 endif()
@@ -90,4 +93,14 @@ if(_zig_arch STREQUAL "aarch64" AND _zig_os STREQUAL "linux" AND NOT DEFINED CMA
     set(CMAKE_CROSSCOMPILING_EMULATOR "${_zig_qemu};-R;64G")
   endif()
   unset(_zig_qemu CACHE)
+endif()
+
+# Windows executables (the tests) run under Wine (test/run-wine.sh sets WINEPREFIX and starts a
+# persistent wineserver); their children are started by CreateProcessW inside Wine.
+if(_zig_os STREQUAL "windows" AND NOT DEFINED CMAKE_CROSSCOMPILING_EMULATOR)
+  find_program(_zig_wine wine NO_CMAKE_FIND_ROOT_PATH)
+  if(_zig_wine)
+    set(CMAKE_CROSSCOMPILING_EMULATOR "${_zig_wine}")
+  endif()
+  unset(_zig_wine CACHE)
 endif()

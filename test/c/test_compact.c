@@ -211,6 +211,22 @@ static void test_compact_in_place(const char *dir)
     /* a reader that has it open keeps the old contents */
     mmapobj_map *old;
     CHECK_OK(NULL, mmapobj_open(src, &old));
+#ifdef _WIN32
+    /* Windows does not rename over a file that is open (here: by the reader, and by the
+     * compaction's own lock): in place is refused there, nothing changed (README, Limits) */
+    CHECK_RC(NULL, mmapobj_compact(src, NULL, NULL, NULL, &info), MMAPOBJ_E_ACCESS);
+    CHECK(strstr(mmapobj_errmsg(NULL), src) != NULL);
+    CHECK(same_bytes(src, copy));
+    no_leftovers(dir);
+    mmapobj_close(&old);
+    CHECK_RC(NULL, mmapobj_compact(src, NULL, NULL, NULL, &info), MMAPOBJ_E_ACCESS);
+    CHECK(same_bytes(src, copy));
+    no_leftovers(dir);
+    printf("test_compact: in place: E_ACCESS on Windows (an open file cannot be renamed over)\n");
+    remove(copy);
+    remove(src);
+    return;
+#endif
     CHECK_OK(NULL, mmapobj_compact(src, NULL, NULL, NULL, &info));
     CHECK(info.keys == N / 2 + 1);
     CHECK((long)info.old_size == before && (long)info.new_size == file_size(src));

@@ -57,7 +57,7 @@ test('installing the package runs nothing: no install scripts; `npm run build` b
   for (const s of ['preinstall', 'install', 'postinstall']) assert.is(pkg.scripts[s], undefined, s);
   assert.is(pkg.scripts.build, 'node js/build.js');
   assert.ok(pkg.files.includes('prebuilds/'), 'prebuilds/ in "files"');
-  assert.equal(pkg.os, ['linux', 'darwin']);
+  assert.equal(pkg.os, ['linux', 'darwin', 'win32']);
 });
 
 test('loader candidates: MMAPOBJ_LIBRARY alone, else build, prebuild, system', () => {
@@ -79,7 +79,9 @@ test('prebuild target of this process; musl only when the process runs on musl',
   assert.is(locate.prebuildTarget('linux', 'arm64', 'musl'), 'linux-arm64-musl');
   assert.is(locate.prebuildTarget('darwin', 'arm64', null), 'darwin-arm64');
   assert.is(locate.libraryName('darwin'), 'libmmapobj.1.dylib');
-  for (const t of ['linux-x64', 'linux-arm64', 'linux-x64-musl', 'linux-arm64-musl', 'darwin-x64', 'darwin-arm64']) {
+  assert.is(locate.libraryName('win32'), 'mmapobj.dll');
+  assert.is(locate.prebuildTarget('win32', 'x64', null), 'win32-x64');
+  for (const t of ['linux-x64', 'linux-arm64', 'linux-x64-musl', 'linux-arm64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64']) {
     assert.ok(locate.PREBUILD_TARGETS.includes(t), t);
   }
 });

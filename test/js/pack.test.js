@@ -1,6 +1,6 @@
 'use strict';
 // What users get from the registry is what is tested: `npm pack` this package (its prepack script,
-// .ci/prebuild/prebuild.js, builds the six prebuilt libraries), install the tarball with
+// .ci/prebuild/prebuild.js, builds the seven prebuilt libraries), install the tarball with
 // --ignore-scripts into a fresh project whose PATH has node and npm and nothing else (no cmake,
 // no compiler), then require and import it there and share a map between two processes.
 const { suite } = require('uvu');
@@ -23,6 +23,7 @@ const PREBUILDS = [
   'prebuilds/linux-arm64-musl/libmmapobj.so.1',
   'prebuilds/darwin-x64/libmmapobj.1.dylib',
   'prebuilds/darwin-arm64/libmmapobj.1.dylib',
+  'prebuilds/win32-x64/mmapobj.dll',
 ];
 
 function cleanEnv(extra = {}) {
@@ -68,16 +69,16 @@ test.before(() => {
 });
 test.after(() => cleanup(dir));
 
-test('the tarball holds the six prebuilt libraries, the sources for `npm run build`, no tests', () => {
+test('the tarball holds the seven prebuilt libraries, the sources for `npm run build`, no tests', () => {
   assert.ok(fs.existsSync(tarball));
   for (const must of [...PREBUILDS, 'prebuilds/THIRD-PARTY-NOTICES.txt', 'prebuilds/prebuilds.json', 'package.json',
-    'CMakeLists.txt', 'csrc/include/mmapobj.h', 'csrc/platform_linux.c', 'csrc/platform_posix.c', 'js/index.js',
+    'CMakeLists.txt', 'csrc/include/mmapobj.h', 'csrc/platform_linux.c', 'csrc/platform_posix.c', 'csrc/platform_win32.c', 'js/index.js',
     'js/index.mjs', 'js/native.js', 'js/locate.js', 'js/build.js', 'index.d.ts', 'docs/FORMAT.md', 'cmake/mmapobj.pc.in',
     'js/mmap-object.js', 'js/mmap-object.mjs', 'mmap-object.d.ts']) {
     assert.ok(files.includes(must), `${must} in the tarball`);
   }
   const built = JSON.parse(fs.readFileSync(path.join(ROOT, 'prebuilds', 'prebuilds.json'), 'utf8'));
-  assert.is(built.targets.length, 6);
+  assert.is(built.targets.length, 7);
   const bad = files.filter((f) => /^(test|bench|build|build-[^/]*|\.ci|node_modules)\//.test(f));
   assert.equal(bad, []);
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
