@@ -56,13 +56,24 @@ static int role_spin(int argc, char **argv)
     for (;;) sp_sleep_us(1000);
 }
 
+#ifdef _WIN32
+static LONG WINAPI no_debugger(EXCEPTION_POINTERS *e)
+{
+    (void)e;
+    return EXCEPTION_EXECUTE_HANDLER;
+}
+#endif
+
 /* "crash": dies of a fault the harness must report as a crash, not an exit. */
 static int role_crash(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
 #ifdef _WIN32
+    /* no debugger (Wine starts winedbg for an unhandled exception): the process just ends
+     * with the exception's code */
     SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
+    SetUnhandledExceptionFilter(no_debugger);
     RaiseException(0xE0000042u, EXCEPTION_NONCONTINUABLE, 0, NULL);
 #else
     raise(SIGTERM);
