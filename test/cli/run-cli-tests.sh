@@ -428,7 +428,7 @@ EOF
     run 0 load "$D/shared.mo" "$D/in.jsonl" && has "$D/err" "stored 13 pairs"
     stop_writer
     run 0 get "$D/shared.mo" last && same "$D/out" <(printf 'no newline at the end\n')
-    "$H" has "$D/shared.mo" c199 || fail "the other writer's pairs are missing after load"
+    $EMU "$H" has "$D/shared.mo" c199 || fail "the other writer's pairs are missing after load"
     run 0 verify -q "$D/shared.mo"
     # A writer that wants the file alone (exclusive, as compact does): load refuses with 75.
     start_writer "$f" lockonly
