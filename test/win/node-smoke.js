@@ -4,12 +4,14 @@
 //
 //   node node-smoke.js one|two DIR
 //
-// `one` creates DIR/one.mmo, `two` creates DIR/two.mmo; each sets values of every kind, opens the
-// other's file as soon as it exists and checks the other's values, then writes an acknowledgement
-// into its own map and waits (live, through its reader handle) for the other's acknowledgement.
-// So values cross both ways between processes that are both running. `two` also checks that a
-// second writer of `one`'s file is refused while `one` holds it. Prints one line per step; exits
-// 0 when every check passed. Every wait is bounded.
+// `one` creates DIR/one.mmo as its only writer ({ exclusive: true }), `two` creates DIR/two.mmo
+// (shared: other writers may join); each sets values of every kind, opens the other's file as soon
+// as it exists and checks the other's values, then writes an acknowledgement into its own map and
+// waits (live, through its reader handle) for the other's acknowledgement. So values cross both
+// ways between processes that are both running. `two` also checks that a second writer of one.mmo
+// is refused while `one` holds it exclusively; `one` joins two.mmo as a second writer and sets a
+// key there, which `two` reads through its own writer handle. Prints one line per step; exits 0
+// when every check passed. Every wait is bounded.
 
 const fs = require('fs');
 const path = require('path');
@@ -53,7 +55,7 @@ function waitFor(what, fn, seconds = 60) {
 log(`platform ${process.platform}-${process.arch}, node ${process.version}, library ${library.path} ${library.version}`);
 check(process.platform === 'win32', 'runs as a Windows process');
 
-const w = new Create(mine);
+const w = role === 'one' ? new Create(mine, { exclusive: true }) : new Create(mine);
 w.from = role;
 w.number = role === 'one' ? 1.5 : -2.25;
 w.bytes = Buffer.from(role === 'one' ? [1, 2, 3] : [250, 0, 7, 9]);
@@ -75,7 +77,7 @@ check(r.number === (other === 'one' ? 1.5 : -2.25), `their number (${r.number})`
 check(Buffer.compare(r.bytes, Buffer.from(other === 'one' ? [1, 2, 3] : [250, 0, 7, 9])) === 0, 'their bytes');
 check(r.text === `héllo from ${other} ✓ \u{1F600}`, `their text (${r.text})`);
 // (their acknowledgement and done flag may be there already)
-const keys = Object.keys(r).filter((k) => k !== 'ack' && k !== 'done');
+const keys = Object.keys(r).filter((k) => k !== 'ack' && k !== 'done' && k !== 'joined');
 check(keys.sort().join(',') === 'bytes,from,number,text', `their keys (${Object.keys(r)})`);
 log(`opened ${theirs} and read its 4 values`);
 
@@ -88,6 +90,16 @@ if (role === 'two') {
   }
   check(refused && refused.code === 'MMAPOBJ_E_LOCKED', `a second writer of ${theirs} is refused (${refused && refused.code})`);
   log(`a second writer of ${theirs} got ${refused.code}`);
+} else {
+  const joined = new Create(theirs); // two.mmo is shared: a second writer joins it
+  joined.joined = 'one wrote this into two.mmo';
+  joined.close();
+  log(`joined ${theirs} as a second writer and set a key`);
+}
+
+if (role === 'two') {
+  waitFor('one to join as a writer', () => (w.joined === 'one wrote this into two.mmo' ? true : undefined));
+  log(`read the key one set in ${mine}: ${w.joined}`);
 }
 
 // acknowledge, then wait for theirs: seen live through the reader handle
