@@ -435,6 +435,32 @@ static void test_create_file_mode(void)
     CHECK(!dir_has(dir, "tmp-"));
 }
 
+/* A path that is not ASCII: paths are UTF-8 (converted to UTF-16 on Windows), and the file gets
+ * exactly that name. */
+static void test_utf8_path(void)
+{
+    const char *path = test_path(dir, "\xc3\xbc" "n" "\xc3\xae" "c" "\xc3\xb8" "d" "\xc3\xa9" "-\xe6\x97\xa5\xe6\x9c\xac.mmo"); /* ünîcødé-日本.mmo */
+    mmapobj_map *m = NULL, *r = NULL;
+    CHECK_OK(NULL, mmapobj_create(path, 0, 0, 0, &m));
+    CHECK_OK(m, mmapobj_set_string(m, "k", 1, "v", 1));
+    CHECK_OK(NULL, mmapobj_open(path, &r));
+    CHECK(mmapobj_count(r) == 1);
+    CHECK_OK(NULL, mmapobj_close(&r));
+    CHECK_OK(NULL, mmapobj_close(&m));
+#ifdef _WIN32
+    /* the name on disk, asked for in UTF-16 */
+    wchar_t wdir[600];
+    CHECK(MultiByteToWideChar(CP_UTF8, 0, dir, -1, wdir, 600) > 0);
+    wchar_t wpath[700];
+    swprintf(wpath, 700, L"%ls/\u00fcn\u00eec\u00f8d\u00e9-\u65e5\u672c.mmo", wdir);
+    CHECK(GetFileAttributesW(wpath) != INVALID_FILE_ATTRIBUTES);
+#else
+    struct stat st;
+    CHECK(stat(path, &st) == 0);
+#endif
+    remove(path); /* (on Windows the C runtime's remove() takes an ANSI name: the file stays) */
+}
+
 static void test_two_handles_one_process(void)
 {
     /* a reader and an exclusive writer in one process: closing the reader keeps the writer's
@@ -567,6 +593,7 @@ int main(int argc, char **argv)
     test_iter_misuse();
     test_create_file_mode();
     test_two_handles_one_process();
+    test_utf8_path();
     test_handles_keep_process_locks();
     test_empty_existing_file();
     printf("test_api: ok\n");
