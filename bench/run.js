@@ -2,12 +2,12 @@
 'use strict';
 // `npm run bench` entry. Installs the peers on first use (bench/package.json),
 // runs every phase in its own child process (lookups per key count and value
-// kind, writes, open/size/iteration, multi-process sharing), then prints a
+// kind, writes, open/size/iteration, multi-process sharing, K writer processes), then prints a
 // markdown report (ratios first) and writes JSON, markdown and an SVG chart to
 // bench/results/. `--c` runs the C benchmark of the core instead.
 //
 //   node bench/run.js [--quick] [--keys 100000,1000000] [--rounds 5]
-//                     [--only lookup,writes,files,sharing] [--out DIR]
+//                     [--only lookup,writes,files,sharing,writers] [--out DIR]
 //                     [--no-install] [--c] [--report results.json]
 
 const fs = require('fs');
@@ -24,7 +24,7 @@ function usage() {
   --quick            small run (~40 s): 100k keys, 3 rounds, shorter batches
   --keys LIST        key counts, comma separated (default 100000,1000000); 1e5 and 100k work too
   --rounds N         timed rounds per lookup candidate (default 5)
-  --only LIST        phases to run: lookup,writes,files,sharing (default all)
+  --only LIST        phases to run: lookup,writes,files,sharing,writers (default all)
   --out DIR          where results go (default bench/results)
   --no-install       do not install missing peers (run without them)
   --c                build and run the C benchmark of the core (cmake, build-bench/)
@@ -62,7 +62,7 @@ function parseArgs(argv) {
     else throw new Error(`unknown option ${a}\n${usage()}`);
   }
   if (o.rounds !== null && !(Number.isInteger(o.rounds) && o.rounds >= 1 && o.rounds <= 100)) throw new Error('--rounds must be 1..100');
-  const phases = ['lookup', 'writes', 'files', 'sharing'];
+  const phases = ['lookup', 'writes', 'files', 'sharing', 'writers'];
   if (o.only) for (const p of o.only) if (!phases.includes(p)) throw new Error(`unknown phase ${p} (phases: ${phases.join(',')})`);
   o.phases = o.only || phases;
   if (!o.keys) o.keys = o.quick ? [100000] : [100000, 1000000];
@@ -241,6 +241,61 @@ async function sharingRun(systems, n, k, windowMs, slots, ncpu, haveTaskset) {
   };
 }
 
+// ---- writers ---------------------------------------------------------------------
+// K writer processes (bench/lib/writer.js), each pinned to CPU i % ncpu, on disjoint keys, all
+// switching system at the same instants (the schedule of the sharing phase).
+async function writersRun(systems, keysPer, k, windowMs, slots, ncpu, haveTaskset) {
+  const procs = [];
+  for (let i = 0; i < k; i++) {
+    const args = JSON.stringify({ systems, id: i, keys: keysPer, windowMs, slots, seed: 0x51ED + i * 7919 });
+    const script = path.join(BENCH_DIR, 'lib', 'writer.js');
+    const cmd = haveTaskset ? 'taskset' : process.execPath;
+    const argv = haveTaskset ? ['-c', String(i % ncpu), process.execPath, script, args] : [script, args];
+    const child = cp.spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
+    const p = { child };
+    p.ready = new Promise((res, rej) => {
+      p.done = new Promise((res2, rej2) => {
+        lineReader(child.stdout, (line) => {
+          if (line === 'ready') res();
+          else { try { res2(JSON.parse(line)); } catch { /* ignore */ } }
+        });
+        child.on('exit', (code) => { rej(new Error(`writer exited (${code}) before it was ready`)); rej2(new Error(`writer exit code ${code} before its report`)); });
+      });
+    });
+    p.exited = new Promise((r) => child.on('exit', (code) => r(code)));
+    procs.push(p);
+  }
+  try {
+    await Promise.all(procs.map((p) => p.ready));
+  } catch (e) {
+    for (const p of procs) p.child.kill();
+    throw e;
+  }
+  const start = Date.now() + 100;
+  for (const p of procs) p.child.stdin.write(`go ${start}\n`);
+  const res = await Promise.all(procs.map((p) => p.done));
+  const codes = await Promise.all(procs.map((p) => p.exited));
+  if (codes.some((c) => c !== 0)) throw new Error(`a writer lost its own writes (exit codes ${codes.join(',')})`);
+  const sum = (xs) => xs.reduce((acc, x) => acc + (x || 0), 0);
+  return {
+    k, pinned: haveTaskset, windowMs, slots, keysPer,
+    systems: systems.map((s) => {
+      const rs = res.map((r) => r.results.find((x) => x.system === s.system));
+      // every writer writes to this system during the same slots: the aggregate rate is all
+      // their ops over that wall time
+      const wallSec = (windowMs / 1000) * (slots / systems.length);
+      return {
+        system: s.system,
+        opsPerSec: Math.round(sum(rs.map((r) => r.ops)) / wallSec),
+        opsPerCpuSec: Math.round(sum(rs.map((r) => r.ops)) / (sum(rs.map((r) => r.cpuUs)) / 1e6)),
+        cpuShare: rs.map((r) => Math.round((r.cpuUs * 1e3 / r.ns) * 100) / 100),
+        perWriterNsPerOp: rs.map((r) => Math.round(r.ns / r.ops * 10) / 10),
+        ops: sum(rs.map((r) => r.ops)),
+      };
+    }),
+  };
+}
+
 // ---- C benchmark ---------------------------------------------------------------
 function runC(opts) {
   const bdir = path.join(ROOT_DIR, 'build-bench');
@@ -283,7 +338,7 @@ async function main() {
     const md = report.markdown(data);
     process.stdout.write(md);
     fs.writeFileSync(path.join(opts.out, `${prefix}.md`), md);
-    fs.writeFileSync(path.join(opts.out, opts.quick ? 'quick-lookup.svg' : 'lookup.svg'), report.svg(data));
+    if (data.lookup.length) fs.writeFileSync(path.join(opts.out, opts.quick ? 'quick-lookup.svg' : 'lookup.svg'), report.svg(data));
     return 0;
   }
   if (opts.c) return runC(opts);
@@ -323,7 +378,7 @@ async function main() {
       options: { keys: opts.keys, rounds: opts.rounds, phases: opts.phases },
       installSec,
       unavailable: Object.fromEntries(Object.entries(peers.state).filter(([, e]) => e)),
-      lookup: [], writes: [], files: null, sharing: [], errors: [],
+      lookup: [], writes: [], files: null, sharing: [], writers: [], errors: [],
     };
     if (lib.error) data.unavailable.mmapobj = lib.error;
     if (!nop) data.unavailable['koffi floor'] = 'nop.c could not be compiled';
@@ -373,12 +428,26 @@ async function main() {
         } catch (e) { const m = `sharing k=${k}: ${e.message}`; log(m); data.errors.push(m); }
       }
     }
+    if (opts.phases.includes('writers')) {
+      const haveTaskset = cp.spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+      const keysPer = opts.quick ? 20000 : 50000;
+      const systems = [{ system: 'mmapobj', file: path.join(tmp, 'writers.mmo') }];
+      if (!peers.state.lmdb) systems.push({ system: 'lmdb', file: path.join(tmp, 'writers-lmdb') });
+      const windowMs = opts.quick ? 150 : 300;
+      const slots = systems.length * (opts.quick ? 3 : 5);
+      for (const k of [1, 2, 4]) {
+        log(`writers: ${k} writer process${k > 1 ? 'es' : ''} x ${systems.map((x) => x.system).join(', ')} (${((Date.now() - t0) / 1000).toFixed(0)} s elapsed)`);
+        try {
+          data.writers.push(await writersRun(systems, keysPer, k, windowMs, slots, ncpu, haveTaskset));
+        } catch (e) { const m = `writers k=${k}: ${e.message}`; log(m); data.errors.push(m); }
+      }
+    }
     data.elapsedSec = Math.round((Date.now() - t0) / 1000);
     const md = report.markdown(data);
     process.stdout.write(md);
     fs.writeFileSync(path.join(opts.out, `${prefix}.json`), JSON.stringify(data, null, 1) + '\n');
     fs.writeFileSync(path.join(opts.out, `${prefix}.md`), md);
-    fs.writeFileSync(path.join(opts.out, opts.quick ? 'quick-lookup.svg' : 'lookup.svg'), report.svg(data));
+    if (data.lookup.length) fs.writeFileSync(path.join(opts.out, opts.quick ? 'quick-lookup.svg' : 'lookup.svg'), report.svg(data));
     log(`done in ${data.elapsedSec} s; wrote ${path.relative(process.cwd(), path.join(opts.out, prefix))}.{json,md} and the lookup chart`);
     return 0;
   } finally {

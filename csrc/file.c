@@ -368,6 +368,7 @@ static int writer_begin(mmapobj_map *m, uint64_t max_size)
     h->state_flags = (h->state_flags | MO_FLAG_DIRTY) & ~MO_FLAG_REPAIR;
     h->state_checksum = 0; /* stored again by the last writer's clean close */
     mo_st_rel(&h->wlock, 0);
+    mo_st(&h->wsleepers, 0);
     /* bytes inside the file may still be read through old offsets by readers of an earlier
      * session: only space grown from here on is fresh */
     mo_st(&h->fresh_end, m->valid);

@@ -85,7 +85,8 @@ struct mo_header {
     uint64_t reserved_state[4];
     /* the write lock area (256..1023) */
     uint64_t wlock;         /* the write lock word (wlock.h) */
-    uint64_t reserved_lock[95];
+    uint64_t wsleepers;     /* writers asleep waiting for it */
+    uint64_t reserved_lock[94];
     /* the writers' index of free space while writers have the file open (freeidx.c): its class
      * bitmap, and its first block (a bigger one moves into the data region) */
     uint64_t index_bits[MO_CLASS_LIMIT / 64];
@@ -123,6 +124,7 @@ _Static_assert(offsetof(struct mo_header, state_checksum) == 200, "FORMAT.md: st
 _Static_assert(offsetof(struct mo_header, index_ref) == 208, "FORMAT.md: index_ref at 208");
 _Static_assert(offsetof(struct mo_header, fresh_end) == 216, "FORMAT.md: fresh_end at 216");
 _Static_assert(offsetof(struct mo_header, wlock) == 256, "FORMAT.md: wlock at 256");
+_Static_assert(offsetof(struct mo_header, wsleepers) == 264, "FORMAT.md: wsleepers at 264");
 _Static_assert(offsetof(struct mo_header, index_bits) == 1024, "FORMAT.md: index bitmap at 1024");
 _Static_assert(offsetof(struct mo_header, index_first) == MO_INDEX_IN_HEADER,
                "FORMAT.md: the first index block at 1088");

@@ -4,8 +4,9 @@
  * holds for its life, so a waiter can ask whether the holder is alive (the OS drops the slot of a
  * process that dies, SIGKILL included) and take the lock over from a dead one, then repair what
  * it left half done. Taking and giving back a free lock is one compare-and-swap each: no system
- * call. A waiter spins briefly, then sleeps on the word (futex) in rounds of 10 ms, checking the
- * holder's slot after each; a lock word left in a file by a crash or crafted by hand can thus
+ * call. A waiter spins briefly, then yields the CPU a few times (the holder may be waiting for
+ * it), then sleeps on the word (futex; a count of sleepers next to the word tells a releaser
+ * whether to wake anyone) in rounds of 10 ms, checking the holder's slot after each; a lock word left in a file by a crash or crafted by hand can thus
  * hold nobody for longer than a round. Two handles of one file in one thread share a hold (the
  * second "rides" on the first) instead of waiting for each other forever.
  * After taking the lock a handle follows the other writers: it maps what they grew and points
@@ -27,7 +28,8 @@
 
 #define WL_EPOCH_ONE (UINT64_C(1) << 32)
 #define WL_LOW UINT64_C(0xFFFFFFFF)
-#define WL_SPINS 400
+#define WL_SPINS 200    /* pause instructions before the first yield */
+#define WL_YIELDS 20    /* yields before the first sleep */
 #define WL_ROUND_NS 10000000u   /* a sleep between two looks at the holder's slot */
 #define WL_MAX_SLOTS 65536u     /* writer handles of one file at once */
 
@@ -51,9 +53,17 @@ static inline uint32_t *word_low(mmapobj_map *m)
     return (uint32_t *)(void *)&m->hdr->wlock;
 }
 
-static inline uint64_t held_by(uint64_t w, uint32_t slot, uint64_t waiters)
+static inline uint64_t held_by(uint64_t w, uint32_t slot)
 {
-    return ((w & ~WL_LOW) + WL_EPOCH_ONE) | (slot + 1) | waiters;
+    return ((w & ~WL_LOW) + WL_EPOCH_ONE) | (slot + 1);
+}
+
+/* Writers asleep in mo_pf_wait32 on the word (header offset 264): a releaser wakes them only
+ * when there are some (a count left high by a sleeper that died costs useless wake calls until
+ * the next session, nothing else). */
+static inline _Atomic uint64_t *sleepers(mmapobj_map *m)
+{
+    return MO_A(&m->hdr->wsleepers);
 }
 
 static inline int cas(_Atomic uint64_t *p, uint64_t *expected, uint64_t v)
@@ -124,10 +134,12 @@ static void release_word(mmapobj_map *o)
     o->hold = NULL;
     _Atomic uint64_t *wp = word(o);
     uint64_t w = atomic_load_explicit(wp, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(wp, &w, w & ~WL_LOW, memory_order_release,
+    /* seq_cst, with the sleepers' increment and look at the word (acquire_slow): either they see
+     * the word free, or this sees them counted */
+    while (!atomic_compare_exchange_weak_explicit(wp, &w, w & ~WL_LOW, memory_order_seq_cst,
                                                   memory_order_relaxed)) {
     }
-    if (w & MO_WL_WAITERS) mo_pf_wake32(word_low(o));
+    if (atomic_load_explicit(sleepers(o), memory_order_seq_cst)) mo_pf_wake32(word_low(o));
 }
 
 #define WL_RIDE 1
@@ -137,20 +149,18 @@ static int acquire_slow(mmapobj_map *m, int *stolen)
 {
     _Atomic uint64_t *wp = word(m);
     uint32_t me = m->slot + 1;
-    int spins = 0, slept = 0, ride_checked = 0;
+    int spins = 0, yields = 0, ride_checked = 0;
     for (;;) {
         uint64_t w = atomic_load_explicit(wp, memory_order_relaxed);
         uint32_t holder = (uint32_t)w & MO_WL_HOLDER;
         if (holder == 0) {
-            /* after a sleep keep the waiters bit: others may sleep too */
-            if (cas(wp, &w, held_by(w, m->slot, slept ? MO_WL_WAITERS : w & MO_WL_WAITERS)))
-                return MMAPOBJ_OK;
+            if (cas(wp, &w, held_by(w, m->slot))) return MMAPOBJ_OK;
             continue;
         }
         if (holder == me) {
             /* the word names this handle's own slot, which it does not hold the lock with: the
              * slot's previous owner died holding the lock */
-            if (cas(wp, &w, held_by(w, m->slot, w & MO_WL_WAITERS))) {
+            if (cas(wp, &w, held_by(w, m->slot))) {
                 *stolen = 1;
                 return MMAPOBJ_OK;
             }
@@ -173,21 +183,25 @@ static int acquire_slow(mmapobj_map *m, int *stolen)
             cpu_relax();
             continue;
         }
-        if (!(w & MO_WL_WAITERS)) {
-            uint64_t nw = w | MO_WL_WAITERS;
-            if (!cas(wp, &w, nw)) continue;
-            w = nw;
+        if (yields < WL_YIELDS) {
+            /* the holder may be waiting for this CPU (more writers than CPUs) */
+            yields++;
+            mo_pf_yield();
+            continue;
         }
-        mo_pf_wait32(word_low(m), (uint32_t)w, WL_ROUND_NS);
-        slept = 1;
-        uint64_t now = atomic_load_explicit(wp, memory_order_acquire);
+        atomic_fetch_add_explicit(sleepers(m), 1, memory_order_seq_cst);
+        uint64_t now = atomic_load_explicit(wp, memory_order_seq_cst);
+        if (now == w) mo_pf_wait32(word_low(m), (uint32_t)w, WL_ROUND_NS);
+        atomic_fetch_sub_explicit(sleepers(m), 1, memory_order_relaxed);
+        now = atomic_load_explicit(wp, memory_order_acquire);
         if (now != w) {
-            spins = WL_SPINS - 50; /* a short spin: the word moved, the lock may be free soon */
+            spins = WL_SPINS / 2; /* the word moved: the lock may be free soon */
+            yields = 0;
             continue;
         }
         /* the same hold for a whole round: is its holder alive? (its slot dies with it) */
         if (!mo_pf_slot_alive(m->file, holder - 1)) {
-            if (cas(wp, &w, held_by(w, m->slot, MO_WL_WAITERS))) {
+            if (cas(wp, &w, held_by(w, m->slot))) {
                 *stolen = 1;
                 return MMAPOBJ_OK;
             }
@@ -209,7 +223,7 @@ int mo_wlock_acquire(mmapobj_map *m)
     uint64_t w = atomic_load_explicit(wp, memory_order_relaxed);
     int stolen = 0;
     if (!(__builtin_expect(((uint32_t)w & MO_WL_HOLDER) == 0, 1) &&
-          cas(wp, &w, held_by(w, m->slot, w & MO_WL_WAITERS)))) {
+          cas(wp, &w, held_by(w, m->slot)))) {
         int rc = acquire_slow(m, &stolen);
         if (rc == WL_RIDE) {
             rc = follow(m, 0);
@@ -285,7 +299,7 @@ void mo_wlock_close(mmapobj_map *m)
     atomic_store_explicit(&m->holder_thread, 0, memory_order_relaxed);
     _Atomic uint64_t *wp = word(m);
     uint64_t w = atomic_load_explicit(wp, memory_order_relaxed);
-    while (!cas(wp, &w, held_by(w, r->slot, w & MO_WL_WAITERS))) {
+    while (!cas(wp, &w, held_by(w, r->slot))) {
     }
 }
 
@@ -308,7 +322,7 @@ int mo_wlock_take_slot(mmapobj_map *m)
     _Atomic uint64_t *wp = word(m);
     uint64_t w = atomic_load_explicit(wp, memory_order_acquire);
     if (((uint32_t)w & MO_WL_HOLDER) != i + 1) return MMAPOBJ_OK;
-    if (!cas(wp, &w, held_by(w, i, w & MO_WL_WAITERS))) return MMAPOBJ_OK; /* taken over already */
+    if (!cas(wp, &w, held_by(w, i))) return MMAPOBJ_OK; /* taken over already */
     m->hold = m;
     m->own = 1;
     m->total = 1;

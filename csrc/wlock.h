@@ -5,10 +5,10 @@
 
 #include "internal.h"
 
-/* The lock word (header offset 256): bits 0..30 the holder's slot + 1 (0: free), bit 31 "a
- * writer sleeps on it", bits 32..63 an epoch that every acquisition moves on. */
+/* The lock word (header offset 256): bits 0..30 the holder's slot + 1 (0: free), bit 31 0,
+ * bits 32..63 an epoch that every acquisition moves on. Offset 264: the number of writers asleep
+ * waiting for it. */
 #define MO_WL_HOLDER 0x7FFFFFFFu
-#define MO_WL_WAITERS 0x80000000u
 
 /* Takes this handle's writer slot (the first one free); then, if the lock word names that slot,
  * its previous owner died holding the lock: takes the lock over and repairs. */

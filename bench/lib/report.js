@@ -128,11 +128,13 @@ function markdown(data) {
   if (un.length) s += `Not measured in this run: ${un.map(([k, v]) => `**${k}** (${v})`).join('; ')}.\n\n`;
   if (data.errors && data.errors.length) s += `Errors: ${data.errors.join('; ')}\n\n`;
 
-  s += `## Ratios (mmapobj time ÷ other time; below 1 means mmapobj is faster)\n\n`;
-  s += `Median ns per lookup, random order, each batch with key strings never used before ` +
-    `("hit-reused": the same strings looked up a second time, so V8 has their hash and internalised form). ` +
-    `Cells are ${sizes(data, 'str16').map(fmtN).join(' / ')} keys.\n\n`;
-  for (const kind of ['str16', 'num', 'str1k']) s += ratioMatrix(data, kind);
+  if (data.lookup.length) {
+    s += `## Ratios (mmapobj time ÷ other time; below 1 means mmapobj is faster)\n\n`;
+    s += `Median ns per lookup, random order, each batch with key strings never used before ` +
+      `("hit-reused": the same strings looked up a second time, so V8 has their hash and internalised form). ` +
+      `Cells are ${sizes(data, 'str16').map(fmtN).join(' / ')} keys.\n\n`;
+    for (const kind of ['str16', 'num', 'str1k']) s += ratioMatrix(data, kind);
+  }
 
   const t = targets(data);
   if (t.length) {
@@ -182,6 +184,29 @@ function markdown(data) {
     s += table(['system', 'K', 'aggregate gets/s', 'vs K=1', 'gets per CPU-second, summed', 'CPU share per reader', 'ns/get per reader', 'PSS of the data file, sum over readers, MiB', 'file MiB'], rows) + '\n';
     s += `"CPU share" is the CPU time a reader got (process.cpuUsage) over the wall time of its lookup loops: below about 0.9, other processes on the machine took CPU from it, and aggregate gets/s understates what the system can do (gets per CPU-second does not).\n\n`;
     s += table(['K', 'total PSS of the reader processes, MiB (all systems\' files mapped, Node heaps included)'], sh.map((x) => [x.k, `${fmt(x.totalPssKb / 1024, 1)} (${x.perReaderPssKb.map((v) => fmt(v / 1024, 1)).join(' + ')})`])) + '\n';
+  }
+  if (data.writers && data.writers.length) {
+    const wr = data.writers;
+    s += `## Writers: K writer processes on one file, disjoint keys, overwrites\n\n`;
+    s += `Each writer process ${wr[0].pinned ? 'is pinned to CPU i mod the core count (taskset) and ' : 'runs unpinned and '}` +
+      `overwrites its own ${fmt(wr[0].keysPer)} keys (16 B values, random order) in every system: mmapobj \`SharedMap.set\` ` +
+      `(every process a writer of the same file, each set taking the file's write lock) and lmdb-js \`putSync\` ` +
+      `(every put its own write transaction; opened with \`noSync\`: no fsync per commit, as mmapobj's sets). All writers switch ` +
+      `system at the same instants (${wr[0].slots} slots of ${wr[0].windowMs} ms, round-robin). Aggregate ops/s: all the writers' ops on a system ` +
+      `over the wall time of its slots; "per CPU-second": over the CPU time the writers spent in their write loops (other processes on the ` +
+      `machine lower the first, not the second; a writer waiting for a lock spends CPU while it spins, not while it sleeps).\n\n`;
+    const one = wr.find((z) => z.k === 1);
+    const rows = [];
+    for (const x of wr) {
+      for (const y of x.systems) {
+        const base = one && one.systems.find((z) => z.system === y.system);
+        const lm = x.systems.find((z) => z.system === 'lmdb');
+        rows.push([`${y.system}, K=${x.k}`, fmt(y.opsPerSec), base ? (y.opsPerSec / base.opsPerSec).toFixed(2) : 'n/a',
+          fmt(y.opsPerCpuSec), y.perWriterNsPerOp.map((v) => fmt(v)).join(' / '), y.cpuShare.join(' / '),
+          y.system === 'mmapobj' && lm ? (y.opsPerSec / lm.opsPerSec).toFixed(2) : '']);
+      }
+    }
+    s += table(['system, writers', 'aggregate ops/s', '÷ K=1', 'ops per CPU-second', 'ns per op, each writer', 'CPU share, each writer', 'mmapobj ÷ lmdb-js ops/s'], rows) + '\n';
   }
   return s;
 }
