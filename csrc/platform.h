@@ -1,11 +1,14 @@
 /* platform.h - everything libmmapobj asks of the operating system, and nothing else: no other
- * file of csrc/ (outside csrc/tools) makes an OS call. One backend source implements it; CMake
- * picks it:
+ * file of csrc/ (outside csrc/tools) makes an OS call. One backend implements it; CMake picks
+ * it:
  *   platform_linux.c  Linux (default there): OFD locks, O_TMPFILE + linkat, renameat2,
- *                     posix_fallocate, getrandom, mmap/MAP_FIXED.
+ *                     posix_fallocate, getrandom, futexes.
  *   platform_posix.c  (issue 10) macOS/BSD (CMake option MMAPOBJ_PORTABLE=ON, also on Linux):
  *                     fcntl locks shared through an in-process table keyed by (dev, ino),
  *                     getentropy, ftruncate + F_PREALLOCATE, named temporary + link/rename.
+ *   platform_unix.c   compiled with either of the two above: what they do alike (stat/write/
+ *                     resize, paths, mmap reservation and MAP_FIXED ranges, clocks, process
+ *                     checks, valgrind detection, error text, pthread-key thread-exit hook).
  *   platform_win32.c  (later) HANDLEs, LockFileEx on bytes far past the data, MapViewOfFile3
  *                     into placeholders, BCryptGenRandom, UTF-8 paths converted to UTF-16.
  *

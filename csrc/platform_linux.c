@@ -1,38 +1,27 @@
 /* platform_linux.c - the Linux backend of platform.h: open-file-description locks (byte 0: the
  * writers, byte 1: reader presence, byte 3: the writers' open/close gate, bytes 2^32 + i: writer
  * slots), futexes on a word of the shared mapping, O_TMPFILE + linkat for atomic creation (a named temporary
- * where the filesystem has no O_TMPFILE), posix_fallocate, getrandom, mmap of a PROT_NONE
- * reservation with MAP_FIXED file ranges in it, and a pthread key for the thread-exit hook. */
+ * where the filesystem has no O_TMPFILE), posix_fallocate and getrandom. What it does as the
+ * portable POSIX backend does (mappings, clocks, paths, the thread-exit hook, ...) is in
+ * platform_unix.c. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/futex.h>
-#include <sys/mman.h>
 #include <sys/random.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__has_include) && !defined(MMAPOBJ_NO_VALGRIND_H)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#define MO_HAVE_VALGRIND_H 1
-#endif
-#endif
-
-#include "platform.h"
+#include "platform_unix.h"
 
 struct mo_pf_file {
     int fd;
 };
+MO_PF_FD_FIRST;
 
 /* renameat2's flag (<linux/fs.h>; glibc's <stdio.h> has it, musl's headers do not) */
 #ifndef RENAME_NOREPLACE
@@ -43,11 +32,6 @@ struct mo_pf_file {
 #define LOCK_READERS_BYTE 1
 #define LOCK_GATE_BYTE 3
 #define LOCK_SLOT_BASE ((off_t)1 << 32) /* slot i is byte 2^32 + i (lock ranges, not data) */
-
-static int errno_or(int fallback)
-{
-    return errno ? errno : fallback;
-}
 
 static int wrap_fd(int fd, mo_pf_file **out)
 {
@@ -80,17 +64,6 @@ void mo_pf_close(mo_pf_file *f)
     free(f);
 }
 
-int mo_pf_stat(mo_pf_file *f, struct mo_pf_stat *st)
-{
-    struct stat s;
-    if (fstat(f->fd, &s) != 0) return errno_or(EIO);
-    st->size = (uint64_t)s.st_size;
-    st->regular = S_ISREG(s.st_mode) ? 1 : 0;
-    st->dev = (uint64_t)s.st_dev;
-    st->ino = (uint64_t)s.st_ino;
-    return 0;
-}
-
 int mo_pf_read(mo_pf_file *f, void *buf, size_t n, uint64_t off)
 {
     ssize_t got = pread(f->fd, buf, n, (off_t)off);
@@ -98,30 +71,11 @@ int mo_pf_read(mo_pf_file *f, void *buf, size_t n, uint64_t off)
     return (size_t)got == n ? 0 : EIO;
 }
 
-int mo_pf_write(mo_pf_file *f, const void *buf, size_t n, uint64_t off)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t w = pwrite(f->fd, p, n, (off_t)off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return w < 0 ? errno_or(EIO) : EIO;
-        p += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
-}
-
 int mo_pf_allocate(mo_pf_file *f, uint64_t off, uint64_t len)
 {
     int err = posix_fallocate(f->fd, (off_t)off, (off_t)len);
     if (err == EINTR) err = posix_fallocate(f->fd, (off_t)off, (off_t)len);
     return err;
-}
-
-int mo_pf_resize(mo_pf_file *f, uint64_t size)
-{
-    return ftruncate(f->fd, (off_t)size) == 0 ? 0 : errno_or(EIO);
 }
 
 int mo_pf_sync(mo_pf_file *f)
@@ -139,8 +93,7 @@ static int open_unnamed(const char *path, int *fd)
      * use a named temporary */
     *fd = -1;
     if (access("/proc/self/fd", X_OK) != 0) return 0;
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    char *dir = mo_pf_dir_of(path);
     if (!dir) return ENOMEM;
     *fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
     int e = errno;
@@ -207,59 +160,11 @@ int mo_pf_publish(mo_pf_file *f, const char *tmpname, const char *path)
     return e ? e : EIO;
 }
 
-int mo_pf_replace(const char *src, const char *dst)
-{
-    return rename(src, dst) == 0 ? 0 : errno_or(EIO);
-}
-
-void mo_pf_remove(const char *path)
-{
-    if (path) unlink(path);
-}
-
-char *mo_pf_resolve(const char *path, int *err)
-{
-    char *r = realpath(path, NULL);
-    if (!r) *err = errno_or(EIO);
-    return r;
-}
-
-int mo_pf_copy_mode(mo_pf_file *model, const char *path)
-{
-    struct stat s;
-    if (fstat(model->fd, &s) != 0) return errno_or(EIO);
-    return chmod(path, s.st_mode & 07777) == 0 ? 0 : errno_or(EIO);
-}
-
-int mo_pf_sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    if (!dir) return ENOMEM;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int e = fd < 0 || fsync(fd) != 0 ? errno_or(EIO) : 0;
-    if (fd >= 0) close(fd);
-    free(dir);
-    return e;
-}
-
 /* ---- locks --------------------------------------------------------------------------------- */
 
 static int ofd_lock(int fd, short type, off_t start, int wait)
 {
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = type;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = start;
-    fl.l_len = 1;
-    int rc;
-    do {
-        rc = fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
-    } while (rc != 0 && errno == EINTR);
-    if (rc == 0) return 0;
-    if (errno == EACCES) return EAGAIN; /* "held by another" is EAGAIN or EACCES */
-    return errno_or(EIO);
+    return mo_pf_fcntl_lock(fd, F_OFD_SETLK, F_OFD_SETLKW, type, start, wait);
 }
 
 int mo_pf_lock_writer(mo_pf_file *f, int wait)
@@ -279,14 +184,7 @@ int mo_pf_lock_no_readers(mo_pf_file *f)
 
 int mo_pf_writer_alive(mo_pf_file *f)
 {
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = LOCK_WRITER_BYTE;
-    fl.l_len = 1;
-    if (fcntl(f->fd, F_OFD_GETLK, &fl) != 0) return 1; /* cannot tell: assume alive */
-    return fl.l_type != F_UNLCK;
+    return mo_pf_fcntl_held(f->fd, F_OFD_GETLK, LOCK_WRITER_BYTE);
 }
 
 int mo_pf_lock_writer_shared(mo_pf_file *f)
@@ -296,15 +194,9 @@ int mo_pf_lock_writer_shared(mo_pf_file *f)
 
 int mo_pf_lock_gate(mo_pf_file *f)
 {
-    /* Polled, not F_OFD_SETLKW: the gate is held for short work only, and valgrind (3.19) does
-     * not know that F_OFD_SETLKW blocks, so a thread waiting in it would stop every other thread
-     * of its process there, the gate's holder among them. */
-    for (unsigned i = 0;; i++) {
-        int e = ofd_lock(f->fd, F_WRLCK, LOCK_GATE_BYTE, 0);
-        if (e != EAGAIN) return e;
-        struct timespec ts = {0, i < 16 ? 20000L : i < 200 ? 200000L : 2000000L};
-        nanosleep(&ts, NULL);
-    }
+    /* polled: the gate is held for short work only (and see mo_pf_fcntl_lock_polled on
+     * valgrind and F_OFD_SETLKW) */
+    return mo_pf_fcntl_lock_polled(f->fd, F_OFD_SETLK, F_WRLCK, LOCK_GATE_BYTE);
 }
 
 void mo_pf_unlock_gate(mo_pf_file *f)
@@ -321,14 +213,7 @@ int mo_pf_lock_slot(mo_pf_file *f, uint32_t i)
 int mo_pf_slot_alive(mo_pf_file *f, uint32_t i)
 {
     if (i >= MO_PF_SLOTS) return 0; /* no handle can hold it */
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = LOCK_SLOT_BASE + (off_t)i;
-    fl.l_len = 1;
-    if (fcntl(f->fd, F_OFD_GETLK, &fl) != 0) return 1; /* cannot tell: assume alive */
-    return fl.l_type != F_UNLCK;
+    return mo_pf_fcntl_held(f->fd, F_OFD_GETLK, LOCK_SLOT_BASE + (off_t)i);
 }
 
 void mo_pf_wait32(uint32_t *addr, uint32_t expected, uint64_t timeout_ns)
@@ -343,65 +228,7 @@ void mo_pf_wake32(uint32_t *addr)
     (void)syscall(SYS_futex, addr, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
 }
 
-static pthread_mutex_t global_mutex = PTHREAD_MUTEX_INITIALIZER;
-
-void mo_pf_global_lock(void)
-{
-    (void)pthread_mutex_lock(&global_mutex);
-}
-
-void mo_pf_global_unlock(void)
-{
-    (void)pthread_mutex_unlock(&global_mutex);
-}
-
-/* ---- address space -------------------------------------------------------------------------- */
-
-uint64_t mo_pf_page_size(void)
-{
-    long p = sysconf(_SC_PAGESIZE);
-    return p > 0 ? (uint64_t)p : 4096u;
-}
-
-int mo_pf_reserve(uint64_t size, void **base)
-{
-    *base = NULL;
-    if (size > (uint64_t)SIZE_MAX) return ENOMEM;
-    void *b = mmap(NULL, (size_t)size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-                   0);
-    if (b == MAP_FAILED) return errno_or(ENOMEM);
-    *base = b;
-    return 0;
-}
-
-int mo_pf_map(void *addr, mo_pf_file *f, uint64_t off, uint64_t len, int writable)
-{
-    int prot = PROT_READ | (writable ? PROT_WRITE : 0);
-    if (len > (uint64_t)SIZE_MAX) return ENOMEM;
-    if (mmap(addr, (size_t)len, prot, MAP_SHARED | MAP_FIXED, f->fd, (off_t)off) == MAP_FAILED)
-        return errno_or(ENOMEM);
-    return 0;
-}
-
-int mo_pf_unmap_range(void *addr, uint64_t len)
-{
-    if (mmap(addr, (size_t)len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
-             -1, 0) == MAP_FAILED)
-        return errno_or(ENOMEM);
-    return 0;
-}
-
-void mo_pf_release(void *base, uint64_t size)
-{
-    if (base) munmap(base, (size_t)size);
-}
-
-int mo_pf_flush_range(void *addr, uint64_t len)
-{
-    return msync(addr, (size_t)len, MS_SYNC) == 0 ? 0 : errno_or(EIO);
-}
-
-/* ---- process, time, randomness ------------------------------------------------------------- */
+/* ---- randomness ----------------------------------------------------------------------------- */
 
 int mo_pf_random(void *buf, size_t size)
 {
@@ -410,95 +237,3 @@ int mo_pf_random(void *buf, size_t size)
     return got < 0 ? errno_or(EIO) : EIO;
 }
 
-uint32_t mo_pf_pid(void)
-{
-    return (uint32_t)getpid();
-}
-
-int mo_pf_process_alive(uint32_t pid)
-{
-    if (pid == 0 || pid > INT32_MAX) return 0;
-    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
-}
-
-uint64_t mo_pf_realtime_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t mo_pf_monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-void mo_pf_yield(void)
-{
-    sched_yield();
-}
-
-/* Valgrind's own client request where its header was there at build time; in any case the
- * preload valgrind puts into every program it runs (vgpreload_core-<arch>-<os>.so), so that the
- * answer never depends on which development headers were installed. */
-int mo_pf_under_valgrind(void)
-{
-    static _Atomic int cached = -1;
-    int v = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (v >= 0) return v;
-    v = 0;
-#ifdef MO_HAVE_VALGRIND_H
-    if (RUNNING_ON_VALGRIND) v = 1;
-#endif
-    const char *pre = getenv("LD_PRELOAD");
-    if (pre && strstr(pre, "/vgpreload_core-")) v = 1;
-    atomic_store_explicit(&cached, v, memory_order_relaxed);
-    return v;
-}
-
-const char *mo_pf_strerror(int errnum, char *buf, size_t cap)
-{
-#if defined(__GLIBC__)
-    return strerror_r(errnum, buf, cap); /* the GNU variant: returns the text */
-#else
-    /* the XSI variant (musl): fills buf, returns 0 or an error */
-    if (cap == 0) return "";
-    if (strerror_r(errnum, buf, cap) != 0) snprintf(buf, cap, "error %d", errnum);
-    return buf;
-#endif
-}
-
-/* ---- thread exit ---------------------------------------------------------------------------- */
-
-static pthread_key_t hook_key;
-static int hook_err = EAGAIN; /* until the key exists */
-static void (*_Atomic hook_fn)(void *);
-static pthread_once_t hook_once = PTHREAD_ONCE_INIT;
-
-/* The key's destructor: pthread calls it at the exit of a thread whose value is not NULL. */
-static void hook_run(void *v)
-{
-    void (*fn)(void *) = atomic_load(&hook_fn);
-    if (v && fn) fn(v);
-}
-
-static void hook_create(void)
-{
-    hook_err = pthread_key_create(&hook_key, hook_run);
-}
-
-int mo_pf_thread_hook_init(void (*fn)(void *))
-{
-    void (*none)(void *) = NULL;
-    atomic_compare_exchange_strong(&hook_fn, &none, fn);
-    pthread_once(&hook_once, hook_create);
-    return hook_err;
-}
-
-int mo_pf_thread_hook_arm(void *v)
-{
-    if (hook_err) return hook_err; /* mo_pf_thread_hook_init has made the key (ordered by once) */
-    return pthread_setspecific(hook_key, v);
-}

@@ -27,17 +27,14 @@
  * Space: posix_fallocate where the system has it; on macOS fcntl(F_PREALLOCATE) and ftruncate;
  * where neither can claim the space, one byte written per block of the new range. Creation: a
  * named temporary file next to the target, linked into place (link fails on an existing name).
- * Randomness: getentropy. Thread-exit hook: a pthread key. */
+ * Randomness: getentropy. What it does as the Linux backend does (mappings, clocks, paths, the
+ * thread-exit hook, ...) is in platform_unix.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -46,21 +43,7 @@
 #include <sys/random.h> /* getentropy */
 #endif
 
-#if defined(__has_include) && !defined(MMAPOBJ_NO_VALGRIND_H)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#define MO_HAVE_VALGRIND_H 1
-#endif
-#endif
-
-#include "platform.h"
-
-#ifndef MAP_NORESERVE
-#define MAP_NORESERVE 0
-#endif
-#if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
-#define MAP_ANONYMOUS MAP_ANON
-#endif
+#include "platform_unix.h"
 
 #define LOCK_WRITER_BYTE 0
 #define LOCK_READERS_BYTE 1
@@ -84,6 +67,7 @@ struct mo_pf_file {
     struct pf_node *node;
     mo_pf_file *next;    /* in node->spare: a closed handle whose fd stays open */
 };
+MO_PF_FD_FIRST;
 
 /* One file (st_dev, st_ino) that this process has open. */
 struct pf_node {
@@ -104,11 +88,6 @@ struct pf_node {
 static pthread_mutex_t table_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t table_cv = PTHREAD_COND_INITIALIZER;
 static struct pf_node *table;
-
-static int errno_or(int fallback)
-{
-    return errno ? errno : fallback;
-}
 
 static struct pf_node *node_find(uint64_t dev, uint64_t ino)
 {
@@ -153,19 +132,22 @@ static void node_unlink(struct pf_node *n)
  * another process holds a conflicting lock, or another errno. */
 static int posix_lock(int fd, short type, off_t start, int wait)
 {
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = type;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = start;
-    fl.l_len = 1;
-    int rc;
-    do {
-        rc = fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl);
-    } while (rc != 0 && errno == EINTR);
-    if (rc == 0) return 0;
-    if (errno == EACCES) return EAGAIN; /* "held by another" is EAGAIN or EACCES */
-    return errno_or(EIO);
+    return mo_pf_fcntl_lock(fd, F_SETLK, F_SETLKW, type, start, wait);
+}
+
+/* After asking the other processes for a lock that handle f claimed in this process (*claim = f):
+ * on success f holds it (bit), else the claim goes and the waiters are woken. Returns e. */
+static int settle_claim(mo_pf_file *f, mo_pf_file **claim, unsigned bit, int e)
+{
+    pthread_mutex_lock(&table_mu);
+    if (e == 0) {
+        f->held |= bit;
+    } else {
+        *claim = NULL;
+        pthread_cond_broadcast(&table_cv);
+    }
+    pthread_mutex_unlock(&table_mu);
+    return e;
 }
 
 /* Wraps a new descriptor and enters it in the table: 0 or an errno (fd closed then). */
@@ -300,17 +282,6 @@ void mo_pf_close(mo_pf_file *f)
     }
 }
 
-int mo_pf_stat(mo_pf_file *f, struct mo_pf_stat *st)
-{
-    struct stat s;
-    if (fstat(f->fd, &s) != 0) return errno_or(EIO);
-    st->size = (uint64_t)s.st_size;
-    st->regular = S_ISREG(s.st_mode) ? 1 : 0;
-    st->dev = (uint64_t)s.st_dev;
-    st->ino = (uint64_t)s.st_ino;
-    return 0;
-}
-
 int mo_pf_read(mo_pf_file *f, void *buf, size_t n, uint64_t off)
 {
     ssize_t got;
@@ -319,20 +290,6 @@ int mo_pf_read(mo_pf_file *f, void *buf, size_t n, uint64_t off)
     } while (got < 0 && errno == EINTR);
     if (got < 0) return errno_or(EIO);
     return (size_t)got == n ? 0 : EIO;
-}
-
-int mo_pf_write(mo_pf_file *f, const void *buf, size_t n, uint64_t off)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t w = pwrite(f->fd, p, n, (off_t)off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return w < 0 ? errno_or(EIO) : EIO;
-        p += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
 }
 
 /* Claims the blocks of [from, to) by writing one zero byte in each (the range lies past the old
@@ -391,11 +348,6 @@ int mo_pf_allocate(mo_pf_file *f, uint64_t off, uint64_t len)
     if (ftruncate(f->fd, (off_t)end) != 0) return errno_or(EIO);
     return touch_blocks(f->fd, size, end, (uint64_t)(s.st_blksize > 0 ? s.st_blksize : 4096));
 #endif
-}
-
-int mo_pf_resize(mo_pf_file *f, uint64_t size)
-{
-    return ftruncate(f->fd, (off_t)size) == 0 ? 0 : errno_or(EIO);
 }
 
 int mo_pf_sync(mo_pf_file *f)
@@ -458,43 +410,6 @@ int mo_pf_publish(mo_pf_file *f, const char *tmpname, const char *path)
     return e;
 }
 
-int mo_pf_replace(const char *src, const char *dst)
-{
-    return rename(src, dst) == 0 ? 0 : errno_or(EIO);
-}
-
-void mo_pf_remove(const char *path)
-{
-    if (path) unlink(path);
-}
-
-char *mo_pf_resolve(const char *path, int *err)
-{
-    char *r = realpath(path, NULL);
-    if (!r) *err = errno_or(EIO);
-    return r;
-}
-
-int mo_pf_copy_mode(mo_pf_file *model, const char *path)
-{
-    struct stat s;
-    if (fstat(model->fd, &s) != 0) return errno_or(EIO);
-    return chmod(path, s.st_mode & 07777) == 0 ? 0 : errno_or(EIO);
-}
-
-int mo_pf_sync_dir(const char *path)
-{
-    /* a descriptor of the directory, not of a map's file: closing it drops no lock */
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    if (!dir) return ENOMEM;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int e = fd < 0 || fsync(fd) != 0 ? errno_or(EIO) : 0;
-    if (fd >= 0) close(fd);
-    free(dir);
-    return e;
-}
-
 /* ---- locks --------------------------------------------------------------------------------- */
 
 int mo_pf_lock_writer(mo_pf_file *f, int wait)
@@ -529,16 +444,8 @@ int mo_pf_lock_writer(mo_pf_file *f, int wait)
     }
     n->writer = f; /* claimed in this process; now ask the other processes */
     pthread_mutex_unlock(&table_mu);
-    int e = posix_lock(f->fd, F_WRLCK, LOCK_WRITER_BYTE, wait);
-    pthread_mutex_lock(&table_mu);
-    if (e == 0) {
-        f->held |= HELD_WRITER;
-    } else {
-        n->writer = NULL;
-        pthread_cond_broadcast(&table_cv);
-    }
-    pthread_mutex_unlock(&table_mu);
-    return e;
+    return settle_claim(f, &n->writer, HELD_WRITER,
+                        posix_lock(f->fd, F_WRLCK, LOCK_WRITER_BYTE, wait));
 }
 
 int mo_pf_lock_writer_shared(mo_pf_file *f)
@@ -582,23 +489,9 @@ int mo_pf_lock_gate(mo_pf_file *f)
     while (n->gate) pthread_cond_wait(&table_cv, &table_mu); /* a handle of this process has it */
     n->gate = f;
     pthread_mutex_unlock(&table_mu);
-    /* other processes: polled (held for short work only; see platform_linux.c on F_SETLKW) */
-    int e;
-    for (unsigned i = 0;; i++) {
-        e = posix_lock(f->fd, F_WRLCK, LOCK_GATE_BYTE, 0);
-        if (e != EAGAIN) break;
-        struct timespec ts = {0, i < 16 ? 20000L : i < 200 ? 200000L : 2000000L};
-        nanosleep(&ts, NULL);
-    }
-    pthread_mutex_lock(&table_mu);
-    if (e == 0) {
-        f->held |= HELD_GATE;
-    } else {
-        n->gate = NULL;
-        pthread_cond_broadcast(&table_cv);
-    }
-    pthread_mutex_unlock(&table_mu);
-    return e;
+    /* other processes: polled (held for short work only) */
+    int e = mo_pf_fcntl_lock_polled(f->fd, F_SETLK, F_WRLCK, LOCK_GATE_BYTE);
+    return settle_claim(f, &n->gate, HELD_GATE, e);
 }
 
 void mo_pf_unlock_gate(mo_pf_file *f)
@@ -655,14 +548,8 @@ int mo_pf_slot_alive(mo_pf_file *f, uint32_t i)
     for (int k = 0; k < n->nslots; k++) here |= n->slots[k] == i + 1;
     pthread_mutex_unlock(&table_mu);
     if (here) return 1;
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = LOCK_SLOT_BASE + (off_t)i;
-    fl.l_len = 1;
-    if (fcntl(f->fd, F_GETLK, &fl) != 0) return 1; /* cannot tell: assume alive */
-    return fl.l_type != F_UNLCK;
+    /* F_GETLK reports the locks of other processes only (this process's own never conflict) */
+    return mo_pf_fcntl_held(f->fd, F_GETLK, LOCK_SLOT_BASE + (off_t)i);
 }
 
 void mo_pf_wait32(uint32_t *addr, uint32_t expected, uint64_t timeout_ns)
@@ -679,18 +566,6 @@ void mo_pf_wait32(uint32_t *addr, uint32_t expected, uint64_t timeout_ns)
 void mo_pf_wake32(uint32_t *addr)
 {
     (void)addr; /* the waiters poll */
-}
-
-static pthread_mutex_t global_mu = PTHREAD_MUTEX_INITIALIZER;
-
-void mo_pf_global_lock(void)
-{
-    pthread_mutex_lock(&global_mu);
-}
-
-void mo_pf_global_unlock(void)
-{
-    pthread_mutex_unlock(&global_mu);
 }
 
 int mo_pf_lock_reader(mo_pf_file *f)
@@ -746,63 +621,10 @@ int mo_pf_writer_alive(mo_pf_file *f)
     pthread_mutex_unlock(&table_mu);
     if (here) return 1;
     /* F_GETLK reports the locks of other processes only (this process's own never conflict) */
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = LOCK_WRITER_BYTE;
-    fl.l_len = 1;
-    if (fcntl(f->fd, F_GETLK, &fl) != 0) return 1; /* cannot tell: assume alive */
-    return fl.l_type != F_UNLCK;
+    return mo_pf_fcntl_held(f->fd, F_GETLK, LOCK_WRITER_BYTE);
 }
 
-/* ---- address space -------------------------------------------------------------------------- */
-
-uint64_t mo_pf_page_size(void)
-{
-    long p = sysconf(_SC_PAGESIZE);
-    return p > 0 ? (uint64_t)p : 4096u;
-}
-
-int mo_pf_reserve(uint64_t size, void **base)
-{
-    *base = NULL;
-    if (size > (uint64_t)SIZE_MAX) return ENOMEM;
-    void *b = mmap(NULL, (size_t)size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-                   0);
-    if (b == MAP_FAILED) return errno_or(ENOMEM);
-    *base = b;
-    return 0;
-}
-
-int mo_pf_map(void *addr, mo_pf_file *f, uint64_t off, uint64_t len, int writable)
-{
-    int prot = PROT_READ | (writable ? PROT_WRITE : 0);
-    if (len > (uint64_t)SIZE_MAX) return ENOMEM;
-    if (mmap(addr, (size_t)len, prot, MAP_SHARED | MAP_FIXED, f->fd, (off_t)off) == MAP_FAILED)
-        return errno_or(ENOMEM);
-    return 0;
-}
-
-int mo_pf_unmap_range(void *addr, uint64_t len)
-{
-    if (mmap(addr, (size_t)len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
-             -1, 0) == MAP_FAILED)
-        return errno_or(ENOMEM);
-    return 0;
-}
-
-void mo_pf_release(void *base, uint64_t size)
-{
-    if (base) munmap(base, (size_t)size);
-}
-
-int mo_pf_flush_range(void *addr, uint64_t len)
-{
-    return msync(addr, (size_t)len, MS_SYNC) == 0 ? 0 : errno_or(EIO);
-}
-
-/* ---- process, time, randomness ------------------------------------------------------------- */
+/* ---- randomness ----------------------------------------------------------------------------- */
 
 int mo_pf_random(void *buf, size_t size)
 {
@@ -816,98 +638,3 @@ int mo_pf_random(void *buf, size_t size)
     return 0;
 }
 
-uint32_t mo_pf_pid(void)
-{
-    return (uint32_t)getpid();
-}
-
-int mo_pf_process_alive(uint32_t pid)
-{
-    if (pid == 0 || pid > INT32_MAX) return 0;
-    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
-}
-
-uint64_t mo_pf_realtime_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t mo_pf_monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-void mo_pf_yield(void)
-{
-    sched_yield();
-}
-
-/* Valgrind's own client request where its header was there at build time; in any case the
- * preload valgrind puts into every program it runs (vgpreload_core-<arch>-<os>.so, through
- * LD_PRELOAD, or DYLD_INSERT_LIBRARIES on macOS), so that the answer never depends on which
- * development headers were installed. */
-int mo_pf_under_valgrind(void)
-{
-    static _Atomic int cached = -1;
-    int v = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (v >= 0) return v;
-    v = 0;
-#ifdef MO_HAVE_VALGRIND_H
-    if (RUNNING_ON_VALGRIND) v = 1;
-#endif
-    const char *pre = getenv("LD_PRELOAD");
-    if (pre && strstr(pre, "/vgpreload_core-")) v = 1;
-    pre = getenv("DYLD_INSERT_LIBRARIES");
-    if (pre && strstr(pre, "/vgpreload_core-")) v = 1;
-    atomic_store_explicit(&cached, v, memory_order_relaxed);
-    return v;
-}
-
-const char *mo_pf_strerror(int errnum, char *buf, size_t cap)
-{
-    if (cap == 0) return "";
-#if defined(__GLIBC__) && defined(_GNU_SOURCE)
-    return strerror_r(errnum, buf, cap); /* the GNU variant: returns the text */
-#else
-    /* the XSI variant: fills buf, returns 0 or an error */
-    if (strerror_r(errnum, buf, cap) != 0) snprintf(buf, cap, "error %d", errnum);
-    return buf;
-#endif
-}
-
-/* ---- thread exit ---------------------------------------------------------------------------- */
-
-static pthread_key_t hook_key;
-static int hook_err = EAGAIN; /* until the key exists */
-static void (*_Atomic hook_fn)(void *);
-static pthread_once_t hook_once = PTHREAD_ONCE_INIT;
-
-/* The key's destructor: pthread calls it at the exit of a thread whose value is not NULL. */
-static void hook_run(void *v)
-{
-    void (*fn)(void *) = atomic_load(&hook_fn);
-    if (v && fn) fn(v);
-}
-
-static void hook_create(void)
-{
-    hook_err = pthread_key_create(&hook_key, hook_run);
-}
-
-int mo_pf_thread_hook_init(void (*fn)(void *))
-{
-    void (*none)(void *) = NULL;
-    atomic_compare_exchange_strong(&hook_fn, &none, fn);
-    pthread_once(&hook_once, hook_create);
-    return hook_err;
-}
-
-int mo_pf_thread_hook_arm(void *v)
-{
-    if (hook_err) return hook_err; /* mo_pf_thread_hook_init has made the key (ordered by once) */
-    return pthread_setspecific(hook_key, v);
-}

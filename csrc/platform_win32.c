@@ -411,13 +411,20 @@ int mo_pf_sync_dir(const char *path)
 
 /* ---- locks --------------------------------------------------------------------------------- */
 
-static int lock_byte(mo_pf_file *f, uint64_t n, int exclusive, int wait)
+/* The OVERLAPPED that names lock byte n (LOCK_BASE + n) to LockFileEx and UnlockFileEx. */
+static OVERLAPPED lock_at(uint64_t n)
 {
     uint64_t off = LOCK_BASE + n;
     OVERLAPPED ov;
     memset(&ov, 0, sizeof ov);
     ov.Offset = (DWORD)off;
     ov.OffsetHigh = (DWORD)(off >> 32);
+    return ov;
+}
+
+static int lock_byte(mo_pf_file *f, uint64_t n, int exclusive, int wait)
+{
+    OVERLAPPED ov = lock_at(n);
     DWORD flags = (exclusive ? LOCKFILE_EXCLUSIVE_LOCK : 0) | (wait ? 0 : LOCKFILE_FAIL_IMMEDIATELY);
     if (LockFileEx(f->h, flags, 0, 1, 0, &ov)) return 0;
     return last_errno(); /* ERROR_LOCK_VIOLATION -> EAGAIN */
@@ -425,12 +432,19 @@ static int lock_byte(mo_pf_file *f, uint64_t n, int exclusive, int wait)
 
 static void unlock_byte(mo_pf_file *f, uint64_t n)
 {
-    uint64_t off = LOCK_BASE + n;
-    OVERLAPPED ov;
-    memset(&ov, 0, sizeof ov);
-    ov.Offset = (DWORD)off;
-    ov.OffsetHigh = (DWORD)(off >> 32);
+    OVERLAPPED ov = lock_at(n);
     UnlockFileEx(f->h, 0, 1, 0, &ov);
+}
+
+/* The writer byte (waiting if wait), then ALIVE, both exclusive or both shared; neither on
+ * failure. Once the writer byte is held, ALIVE can only be held for an instant by a probe. */
+static int lock_writer_and_alive(mo_pf_file *f, int exclusive, int wait)
+{
+    int e = lock_byte(f, LOCK_WRITER, exclusive, wait);
+    if (e) return e;
+    e = lock_byte(f, LOCK_ALIVE, exclusive, 1);
+    if (e) unlock_byte(f, LOCK_WRITER);
+    return e;
 }
 
 int mo_pf_lock_writer(mo_pf_file *f, int wait)
@@ -443,14 +457,8 @@ int mo_pf_lock_writer(mo_pf_file *f, int wait)
         unlock_byte(f, LOCK_WRITER);
         f->shared_held = 0;
     }
-    int e = lock_byte(f, LOCK_WRITER, 1, wait);
+    int e = lock_writer_and_alive(f, 1, wait);
     if (e) return e;
-    /* the writer byte is ours: ALIVE can only be held for an instant by a probe */
-    e = lock_byte(f, LOCK_ALIVE, 1, 1);
-    if (e) {
-        unlock_byte(f, LOCK_WRITER);
-        return e;
-    }
     f->alive_held = 1;
     return 0;
 }
@@ -470,13 +478,8 @@ int mo_pf_lock_writer_shared(mo_pf_file *f)
         f->shared_held = 1;
         return 0;
     }
-    int e = lock_byte(f, LOCK_WRITER, 0, 0);
+    int e = lock_writer_and_alive(f, 0, 0);
     if (e) return e;
-    e = lock_byte(f, LOCK_ALIVE, 0, 1); /* a probe holds it for an instant at most */
-    if (e) {
-        unlock_byte(f, LOCK_WRITER);
-        return e;
-    }
     f->shared_held = 1;
     return 0;
 }
@@ -743,9 +746,9 @@ static int map_placeholder(struct res *r, uint8_t *addr, mo_pf_file *f, uint64_t
     return err ? errno_from(err) : 0;
 }
 
-/* Turns placeholder reservation r (views and placeholders) into a plain reservation of the same
- * addresses, nothing mapped: the fallback's starting state. */
-static int to_fallback(struct res *r)
+/* Unmaps every view of placeholder reservation r and frees its placeholders: its addresses are
+ * free after. */
+static void free_placeholders(struct res *r)
 {
     uint8_t *p = r->base, *end = r->base + r->size;
     while (p < end) {
@@ -755,6 +758,13 @@ static int to_fallback(struct res *r)
         else if (mbi.State == MEM_RESERVE) VirtualFree(mbi.AllocationBase, 0, MEM_RELEASE);
         p = (uint8_t *)mbi.BaseAddress + mbi.RegionSize;
     }
+}
+
+/* Turns placeholder reservation r (views and placeholders) into a plain reservation of the same
+ * addresses, nothing mapped: the fallback's starting state. */
+static int to_fallback(struct res *r)
+{
+    free_placeholders(r);
     r->placeholder = 0;
     r->mapped = 0;
     r->view = 0;
@@ -896,14 +906,7 @@ void mo_pf_release(void *base, uint64_t size)
     AcquireSRWLockExclusive(&res_lock);
     struct res *r = res_find(base);
     if (r && r->placeholder) {
-        uint8_t *p = r->base, *end = r->base + r->size;
-        while (p < end) {
-            MEMORY_BASIC_INFORMATION mbi;
-            if (!VirtualQuery(p, &mbi, sizeof mbi) || mbi.RegionSize == 0) break;
-            if (mbi.Type == MEM_MAPPED) UnmapViewOfFile(mbi.AllocationBase);
-            else if (mbi.State == MEM_RESERVE) VirtualFree(mbi.AllocationBase, 0, MEM_RELEASE);
-            p = (uint8_t *)mbi.BaseAddress + mbi.RegionSize;
-        }
+        free_placeholders(r);
     } else if (r) {
         fb_clear(r);
         if (r->section) CloseHandle(r->section);

@@ -72,7 +72,8 @@ test.after(() => cleanup(dir));
 test('the tarball holds the seven prebuilt libraries, the sources for `npm run build`, no tests', () => {
   assert.ok(fs.existsSync(tarball));
   for (const must of [...PREBUILDS, 'prebuilds/THIRD-PARTY-NOTICES.txt', 'prebuilds/prebuilds.json', 'package.json',
-    'CMakeLists.txt', 'csrc/include/mmapobj.h', 'csrc/platform_linux.c', 'csrc/platform_posix.c', 'csrc/platform_win32.c', 'js/index.js',
+    'CMakeLists.txt', 'csrc/include/mmapobj.h', 'csrc/platform_linux.c', 'csrc/platform_posix.c', 'csrc/platform_unix.c',
+    'csrc/platform_unix.h', 'csrc/platform_win32.c', 'js/index.js',
     'js/index.mjs', 'js/native.js', 'js/locate.js', 'js/build.js', 'index.d.ts', 'docs/FORMAT.md', 'cmake/mmapobj.pc.in',
     'js/mmap-object.js', 'js/mmap-object.mjs', 'mmap-object.d.ts']) {
     assert.ok(files.includes(must), `${must} in the tarball`);
