@@ -743,6 +743,8 @@ struct reader {
     unsigned char *scratch;
     uint32_t *snap;
     unsigned char *seen;
+    int busy_in_a_row;  /* MMAPOBJ_E_BUSY results since the last successful read */
+    uint64_t busy_total;
 };
 
 #define RFAIL(r, ...)                            \
@@ -787,6 +789,18 @@ static void check_free(struct reader *r, uint32_t u, int rc, const mmapobj_value
         RFAIL(r, "%s free key %u: torn or mixed value claiming version %u", how, u, cv);
 }
 
+/* MMAPOBJ_E_BUSY says a live writer kept the sequence counter odd for about a second (a table
+ * rebuild descheduled on a loaded machine, under ASan or valgrind): no value was read, so the
+ * reader tries again. A stall of many seconds in a row is still a failure. */
+#define MAX_BUSY_IN_A_ROW 30
+static int busy_retry(struct reader *r)
+{
+    if (++r->busy_in_a_row > MAX_BUSY_IN_A_ROW)
+        RFAIL(r, "MMAPOBJ_E_BUSY %d times in a row: %s", MAX_BUSY_IN_A_ROW, mmapobj_errmsg(r->m));
+    r->busy_total++;
+    return 1;
+}
+
 static void reader_iterate(struct reader *r)
 {
     for (uint32_t k = 0; k < g_nk; k++) r->snap[k] = atomic_load(&S->done[k]);
@@ -799,7 +813,9 @@ static void reader_iterate(struct reader *r)
         mmapobj_value val;
         int rc = mmapobj_iter_next(it, &key, &klen, &val);
         if (rc == 0) break;
+        if (rc == MMAPOBJ_E_BUSY && busy_retry(r)) continue;
         if (rc != 1) RFAIL(r, "iter_next: %s: %s", mmapobj_code_name(rc), mmapobj_errmsg(r->m));
+        r->busy_in_a_row = 0;
         uint32_t k;
         if (!relia_parse_key(key, klen, &k) || k >= g_nk + NKU) RFAIL(r, "iteration: foreign key");
         if (k >= g_nk) {
@@ -842,6 +858,8 @@ static int reader_main(int argc, char **argv)
         mmapobj_value val;
         uint32_t d = k < g_nk ? atomic_load(&S->done[k]) : 0;
         int rc = get_key(r.m, k, &val);
+        if (rc == MMAPOBJ_E_BUSY && busy_retry(&r)) continue;
+        r.busy_in_a_row = 0;
         if (k < g_nk) check_model(&r, k, d, atomic_load(&S->intent[k]), rc, &val, "get");
         else check_free(&r, k - g_nk, rc, &val, "get");
         reads++;
@@ -852,6 +870,9 @@ static int reader_main(int argc, char **argv)
     }
     atomic_store(&S->reads[r.id], reads);
     atomic_store(&S->iterations[r.id], iters);
+    if (r.busy_total)
+        fprintf(stderr, "reader %d: %llu reads met MMAPOBJ_E_BUSY and were tried again\n", r.id,
+                (unsigned long long)r.busy_total);
     CHECK_OK(r.m, mmapobj_close(&r.m));
     free(r.scratch);
     free(r.snap);
