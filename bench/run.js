@@ -184,26 +184,34 @@ function lineReader(stream, onLine) {
   stream.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\n')) >= 0) { onLine(buf.slice(0, i)); buf = buf.slice(i + 1); } });
 }
 
+// One child of a multi-process phase (bench/lib/<role>.js), pinned to a CPU when taskset exists.
+// It prints 'ready', waits for 'go <ms>' on stdin, then prints its JSON report: p.ready and p.done
+// settle on those lines, and both reject if the child exits first.
+function spawnPhaseChild(role, nodeFlags, cpu, opts, haveTaskset) {
+  const script = path.join(BENCH_DIR, 'lib', `${role}.js`);
+  const nodeArgv = [...nodeFlags, script, JSON.stringify(opts)];
+  const cmd = haveTaskset ? 'taskset' : process.execPath;
+  const argv = haveTaskset ? ['-c', String(cpu), process.execPath, ...nodeArgv] : nodeArgv;
+  const child = cp.spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const p = { child };
+  p.ready = new Promise((res, rej) => {
+    p.done = new Promise((res2, rej2) => {
+      lineReader(child.stdout, (line) => {
+        if (line === 'ready') res();
+        else { try { res2(JSON.parse(line)); } catch { /* ignore */ } }
+      });
+      child.on('exit', (code) => { rej(new Error(`${role} exited (${code}) before it was ready`)); rej2(new Error(`${role} exit code ${code} before its report`)); });
+    });
+  });
+  p.exited = new Promise((r) => child.on('exit', (code) => r(code)));
+  return p;
+}
+
 async function sharingRun(systems, n, k, windowMs, slots, ncpu, haveTaskset) {
   const procs = [];
   for (let i = 0; i < k; i++) {
-    const args = JSON.stringify({ systems, n, windowMs, slots, seed: 0x1234567 + i * 7919 });
-    const script = path.join(BENCH_DIR, 'lib', 'reader.js');
-    const cmd = haveTaskset ? 'taskset' : process.execPath;
-    const argv = haveTaskset ? ['-c', String(i % ncpu), process.execPath, '--max-old-space-size=4096', script, args] : ['--max-old-space-size=4096', script, args];
-    const child = cp.spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
-    const p = { child };
-    p.ready = new Promise((res, rej) => {
-      p.done = new Promise((res2, rej2) => {
-        lineReader(child.stdout, (line) => {
-          if (line === 'ready') res();
-          else { try { res2(JSON.parse(line)); } catch { /* ignore */ } }
-        });
-        child.on('exit', (code) => { rej(new Error(`reader exited (${code}) before it was ready`)); rej2(new Error(`reader exit code ${code} before its report`)); });
-      });
-    });
-    p.exited = new Promise((r) => child.on('exit', (code) => r(code)));
-    procs.push(p);
+    procs.push(spawnPhaseChild('reader', ['--max-old-space-size=4096'], i % ncpu,
+      { systems, n, windowMs, slots, seed: 0x1234567 + i * 7919 }, haveTaskset));
   }
   try {
     await Promise.all(procs.map((p) => p.ready));
@@ -247,23 +255,8 @@ async function sharingRun(systems, n, k, windowMs, slots, ncpu, haveTaskset) {
 async function writersRun(systems, keysPer, k, windowMs, slots, ncpu, haveTaskset) {
   const procs = [];
   for (let i = 0; i < k; i++) {
-    const args = JSON.stringify({ systems, id: i, keys: keysPer, windowMs, slots, seed: 0x51ED + i * 7919 });
-    const script = path.join(BENCH_DIR, 'lib', 'writer.js');
-    const cmd = haveTaskset ? 'taskset' : process.execPath;
-    const argv = haveTaskset ? ['-c', String(i % ncpu), process.execPath, script, args] : [script, args];
-    const child = cp.spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
-    const p = { child };
-    p.ready = new Promise((res, rej) => {
-      p.done = new Promise((res2, rej2) => {
-        lineReader(child.stdout, (line) => {
-          if (line === 'ready') res();
-          else { try { res2(JSON.parse(line)); } catch { /* ignore */ } }
-        });
-        child.on('exit', (code) => { rej(new Error(`writer exited (${code}) before it was ready`)); rej2(new Error(`writer exit code ${code} before its report`)); });
-      });
-    });
-    p.exited = new Promise((r) => child.on('exit', (code) => r(code)));
-    procs.push(p);
+    procs.push(spawnPhaseChild('writer', [], i % ncpu,
+      { systems, id: i, keys: keysPer, windowMs, slots, seed: 0x51ED + i * 7919 }, haveTaskset));
   }
   try {
     await Promise.all(procs.map((p) => p.ready));
